@@ -1,0 +1,58 @@
+"""Build the Dagster Definitions from the source registry."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from dagster import AssetSelection, DefaultScheduleStatus, Definitions, ScheduleDefinition
+from dagster_dlt import DagsterDltResource
+
+from assets.ingestion import build_ingestion_asset
+from assets.resources import WarehouseResource
+from pipelines.registry import LoadedSource, Registry, load_registry
+from pipelines.warehouse import default_warehouse_path, sources_dir
+
+log = logging.getLogger("sourcegate")
+
+
+def build_definitions(
+    sources: Path | None = None, warehouse_path: Path | None = None
+) -> Definitions:
+    """Definitions for every valid source; broken files are reported and skipped, never fatal."""
+    warehouse = Path(warehouse_path or default_warehouse_path())
+    registry = load_registry(sources or sources_dir(), reserved_names={warehouse.stem})
+    for error in registry.errors:
+        log.warning("sourcegate: skipped broken source file %s", error)
+    return definitions_from_registry(registry, warehouse)
+
+
+def definitions_from_registry(registry: Registry, warehouse: Path) -> Definitions:
+    """Assets (with their checks) and schedules for the valid sources in ``registry``."""
+    return definitions_for_sources([s for s in registry.sources if s.spec.enabled], warehouse)
+
+
+def definitions_for_sources(enabled: list[LoadedSource], warehouse: Path) -> Definitions:
+    """Assets (with their checks), schedules and resources for ``enabled`` sources."""
+    assets = [build_ingestion_asset(source, warehouse.stem) for source in enabled]
+    schedules = [
+        ScheduleDefinition(
+            name=f"{source.name}_schedule",
+            target=AssetSelection.groups(source.name),
+            cron_schedule=source.spec.schedule,
+            execution_timezone="UTC",
+            default_status=DefaultScheduleStatus.RUNNING
+            if source.spec.stage == "production"
+            else DefaultScheduleStatus.STOPPED,
+        )
+        for source in enabled
+        if source.spec.schedule
+    ]
+    return Definitions(
+        assets=assets,
+        schedules=schedules,
+        resources={
+            "dlt": DagsterDltResource(),
+            "warehouse": WarehouseResource(path=str(warehouse)),
+        },
+    )

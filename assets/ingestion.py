@@ -1,0 +1,127 @@
+"""One Dagster multi-asset per source: specs from the YAML, dlt objects built only in the run."""
+
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
+from dagster_dlt import DagsterDltResource
+
+from assets.resources import WarehouseResource
+from pipelines.failures import explain_load_failure, redact, secret_values
+from pipelines.registry import LoadedSource
+from pipelines.secrets import MissingSecretError
+from pipelines.spec import SourceSpec
+from pipelines.warehouse import PROJECT_ROOT, Warehouse
+from quality.asset_checks import check_specs_for
+
+# DuckDB allows one writer process; every step touching the warehouse queues on this pool,
+# which dagster.yaml limits to 1 (dagster#26848).
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+def owners_of(spec: SourceSpec) -> list[str]:
+    """Dagster owners: the owner, then the steward if different."""
+    return list(dict.fromkeys(o for o in (spec.owner, spec.steward) if o))
+
+
+def asset_specs_for(source: LoadedSource, catalog: str) -> list[AssetSpec]:
+    """One AssetSpec per table, built from the YAML alone (fast, no dlt objects)."""
+    spec = source.spec
+    try:
+        spec_path = str(source.path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        spec_path = str(source.path)
+    return [
+        AssetSpec(
+            key=AssetKey([spec.name, table]),
+            group_name=spec.name,
+            description=spec.description,
+            owners=owners_of(spec),
+            kinds={"dlt", "duckdb"},
+            tags={"stage": spec.stage, "kind": spec.kind},
+            metadata={
+                "purpose": spec.purpose or "",
+                "stage": spec.stage,
+                "spec_file": spec_path,
+                "steward": spec.steward or "",
+                "dagster/table_name": f"{catalog}.{spec.name}.{table}",
+            },
+        )
+        for table in spec.table_names()
+    ]
+
+
+def build_ingestion_asset(source: LoadedSource, catalog: str) -> AssetsDefinition:
+    """The multi-asset that loads one source and runs its checks in the same step."""
+    spec = source.spec
+
+    @multi_asset(
+        name=f"{spec.name}__load",
+        specs=asset_specs_for(source, catalog),
+        check_specs=check_specs_for(source),
+        can_subset=True,
+        pool=WAREHOUSE_POOL,
+    )
+    def load(
+        context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource
+    ) -> Iterator[Any]:
+        wh = warehouse.get()
+        if context.selected_asset_keys:
+            yield from _load_tables(context, dlt, spec, wh)
+        if context.selected_asset_check_keys:
+            from assets.check_step import run_selected_checks
+
+            yield from run_selected_checks(context, source, warehouse)
+
+    return load
+
+
+def _load_tables(
+    context: AssetExecutionContext, dlt: DagsterDltResource, spec: SourceSpec, wh: Warehouse
+) -> Iterator[MaterializeResult]:
+    from assets.translator import SourcegateTranslator
+    from pipelines.builders import build_pipeline, build_source
+
+    try:
+        dlt_source = build_source(spec, wh)
+    except MissingSecretError as exc:
+        raise Failure(description=str(exc), allow_retries=False) from None
+    pipeline = build_pipeline(spec, wh)
+    context.log.info(f"{spec.name}: loading {', '.join(spec.table_names())} into {wh.path}")
+    events = dlt.run(
+        context=context,
+        dlt_source=dlt_source,
+        dlt_pipeline=pipeline,
+        dagster_dlt_translator=SourcegateTranslator(spec.name),
+        schema_contract=spec.schema_contract(),
+    )
+    try:
+        for event in events:
+            table = event.asset_key.path[-1]
+            metadata = dict(event.metadata or {})
+            metadata["dagster/table_name"] = MetadataValue.text(wh.table_name(spec.name, table))
+            metadata["dagster/row_count"] = MetadataValue.int(_row_count(pipeline, table))
+            metadata.setdefault("rows_loaded", MetadataValue.int(0))
+            yield MaterializeResult(asset_key=event.asset_key, metadata=metadata)
+    except Exception as exc:
+        reason = explain_load_failure(exc, spec)
+        # The full trace helps engineers, but only redacted: URLs and errors can carry secrets.
+        context.log.error(redact(traceback.format_exc(), secret_values(spec)))
+        raise Failure(description=f"{spec.name}: load failed: {reason}") from None
+
+
+def _row_count(pipeline: Any, table: str) -> int:
+    with pipeline.sql_client() as client:
+        qualified = client.make_qualified_table_name(table)
+        with client.execute_query(f"select count(*) from {qualified}") as cursor:
+            return int(cursor.fetchone()[0])

@@ -1,0 +1,23 @@
+"""Dagster resources: the warehouse the assets write to and read from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import ConfigurableResource
+
+from pipelines.warehouse import Warehouse, default_warehouse_path
+
+
+class WarehouseResource(ConfigurableResource):
+    """The DuckDB warehouse file; defaults to `$SOURCEGATE_WAREHOUSE` or the repo's warehouse/."""
+
+    path: str = str(default_warehouse_path())
+
+    def get(self) -> Warehouse:
+        """The warehouse as the pipelines package sees it."""
+        return Warehouse(Path(self.path))
+
+    def connection_string(self) -> str:
+        """SQLAlchemy URL for GX."""
+        return f"duckdb:///{Path(self.path).resolve()}"

@@ -1,0 +1,104 @@
+"""Build the dlt source and pipeline for one spec. Only ever called inside a run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pipelines.pii import arrow_transform, load_salt, row_transform
+from pipelines.secrets import resolve_secrets
+from pipelines.spec import SourceSpec
+from pipelines.warehouse import PROJECT_ROOT, Warehouse
+
+# dlt phones home by default; these machines have no internet and nobody asked for it.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+# dlt warns on every load about DuckDB timestamp precision; our own output says what matters.
+os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+
+
+def build_source(spec: SourceSpec, warehouse: Warehouse, root: Path = PROJECT_ROOT) -> Any:
+    """The dlt source for ``spec``, with PII rules attached to every table.
+
+    Raises:
+        MissingSecretError: if a `{secret: NAME}` it uses is not set.
+    """
+    import dlt
+
+    if spec.kind == "files":
+        from pipelines.file_reader import files_resource
+
+        resources = [files_resource(spec.files, root)]
+        source = dlt.source(name=spec.name)(lambda: resources)()
+    elif spec.kind == "sql_database":
+        source = _sql_source(spec)
+    else:
+        from dlt.sources.rest_api import rest_api_source
+
+        config = resolve_secrets(spec.rest_api, spec.name)
+        source = rest_api_source(config, name=spec.name)
+    _attach_pii(source, spec, warehouse, arrow=spec.kind != "rest_api")
+    return source
+
+
+def build_pipeline(spec: SourceSpec, warehouse: Warehouse) -> Any:
+    """A dlt pipeline unique to this source, writing to ``warehouse`` under schema = name."""
+    import dlt
+
+    return dlt.pipeline(
+        pipeline_name=f"sourcegate_{spec.name}",
+        pipelines_dir=str(warehouse.state_dir / "pipelines"),
+        destination=warehouse.destination(),
+        dataset_name=spec.name,
+        progress="log" if os.environ.get("SOURCEGATE_DLT_PROGRESS") else None,
+    )
+
+
+def _sql_source(spec: SourceSpec) -> Any:
+    import dlt
+    from dlt.sources.sql_database import sql_database
+
+    sql = spec.sql_database
+    url = resolve_secrets(sql.credentials.model_dump(), spec.name)
+    source = sql_database(
+        credentials=url,
+        schema=sql.schema_,
+        table_names=[t.name for t in sql.tables],
+        backend="pyarrow",
+    )
+    for table in sql.tables:
+        resource = source.resources[table.name]
+        hints: dict[str, Any] = {}
+        if table.primary_key:
+            hints["primary_key"] = table.primary_key
+        disposition = table.write_disposition or ("merge" if table.primary_key else "replace")
+        hints["write_disposition"] = disposition
+        if table.incremental:
+            hints["incremental"] = dlt.sources.incremental(
+                table.incremental.cursor_column, initial_value=table.incremental.initial_value
+            )
+        resource.apply_hints(**hints)
+    return source
+
+
+def _attach_pii(source: Any, spec: SourceSpec, warehouse: Warehouse, arrow: bool) -> None:
+    if not (spec.pii.hash or spec.pii.drop):
+        return
+    salt = load_salt(warehouse.state_dir)
+    for table in spec.table_names():
+        resource = _resource_for_table(source, table)
+        hash_cols = spec.pii.columns_for(table, "hash")
+        drop_cols = spec.pii.columns_for(table, "drop")
+        if not (hash_cols or drop_cols):
+            continue
+        if arrow:
+            resource.add_map(arrow_transform(hash_cols, drop_cols, salt))
+        else:
+            resource.add_map(row_transform(hash_cols, drop_cols, salt))
+
+
+def _resource_for_table(source: Any, table: str) -> Any:
+    for resource in source.resources.values():
+        if resource.name == table or resource.table_name == table:
+            return resource
+    raise KeyError(f"no resource produces table {table!r}")

@@ -1,0 +1,61 @@
+"""Explain a failed load in one line a marketer can act on, with every secret value redacted."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from pipelines.spec import SourceSpec
+
+_URL_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*?(?=:?\s|:?$|['\"])")
+_HTTP_HINTS = {
+    401: "the API rejected the credentials; check {secrets}",
+    403: "the credentials are valid but lack permission for this endpoint; check {secrets}",
+    404: "the endpoint does not exist; check base_url and path in the source file",
+    429: "the API kept rate-limiting after all retries; try a later schedule or a lower page size",
+}
+
+
+def explain_load_failure(exc: BaseException, spec: SourceSpec) -> str:
+    """One line: what failed and, when we can tell, what to do about it."""
+    secrets = ", ".join(spec.secret_names()) or "the credentials"
+    for error in _chain(exc):
+        response = getattr(error, "response", None)
+        status = getattr(response, "status_code", None)
+        if isinstance(status, int):
+            reason = getattr(response, "reason", "") or ""
+            url = urlsplit(str(getattr(response, "url", "") or ""))._replace(query="").geturl()
+            hint = _HTTP_HINTS.get(status, "the API answered with an error")
+            if status >= 500:
+                hint = "the API kept failing after all retries; try again later"
+            text = f"HTTP {status} {reason} from {url}: {hint.format(secrets=secrets)}"
+            return redact(text, secret_values(spec))
+    innermost = list(_chain(exc))[-1]
+    detail = str(innermost).strip().splitlines()[0] if str(innermost).strip() else ""
+    text = f"{type(innermost).__name__}: {detail}" if detail else type(innermost).__name__
+    return redact(text, secret_values(spec))
+
+
+def redact(text: str, secret_values: Iterable[str]) -> str:
+    """Remove query strings from URLs and replace any secret value with ***."""
+    text = _URL_QUERY.sub(r"\1?…", text)
+    for value in secret_values:
+        if value and len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
+
+
+def secret_values(spec: SourceSpec) -> list[str]:
+    """The current values of the secrets ``spec`` uses, for redaction."""
+    return [os.environ[name] for name in spec.secret_names() if os.environ.get(name)]
+
+
+def _chain(exc: BaseException) -> Iterable[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = getattr(current, "exception", None) or current.__cause__ or current.__context__

@@ -1,0 +1,97 @@
+"""PII rules applied before data lands: salted SHA-256 for `hash`, removal for `drop`.
+
+The same rules apply to dict rows (REST, SQL) and to Arrow tables (files), and give the same
+hash for the same value in every source, so a hashed email still works as a join key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+SALT_ENV = "SOURCEGATE_PII_SALT"
+NESTING_SEPARATOR = "__"
+
+
+def load_salt(state_dir: Path) -> bytes:
+    """The PII salt: `$SOURCEGATE_PII_SALT`, else a random one kept beside the warehouse.
+
+    The local fallback keeps hashes stable for one warehouse without putting a salt in git.
+    Production deployments set the environment variable from their secret store.
+    """
+    configured = os.environ.get(SALT_ENV)
+    if configured:
+        return configured.encode()
+    salt_file = state_dir / "pii_salt"
+    if not salt_file.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        salt_file.write_text(secrets.token_hex(32))
+        salt_file.chmod(0o600)
+    return salt_file.read_text().strip().encode()
+
+
+def normalize_for_hash(column: str, value: Any) -> str:
+    """Trim every value; lower-case emails, so `Ana@X.com ` and `ana@x.com` hash alike."""
+    text = str(value).strip()
+    return text.lower() if "email" in column.lower() or "@" in text else text
+
+
+def hash_value(column: str, value: Any, salt: bytes) -> str | None:
+    """Salted SHA-256 hex digest of a normalized value; None stays None."""
+    if value is None:
+        return None
+    return hashlib.sha256(salt + normalize_for_hash(column, value).encode()).hexdigest()
+
+
+def row_transform(
+    hash_columns: list[str], drop_columns: list[str], salt: bytes
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A dlt `add_map` step for dict rows. `a__b` addresses the nested key `b` of `a`."""
+
+    def apply(row: dict[str, Any]) -> dict[str, Any]:
+        for column in drop_columns:
+            _edit_nested(row, column, None, drop=True)
+        for column in hash_columns:
+            _edit_nested(row, column, lambda v, c=column: hash_value(c, v, salt), drop=False)
+        return row
+
+    return apply
+
+
+def arrow_transform(hash_columns: list[str], drop_columns: list[str], salt: bytes) -> Callable:
+    """A dlt `add_map` step for Arrow tables and record batches."""
+    import pyarrow as pa
+
+    def apply(table: Any) -> Any:
+        if isinstance(table, pa.RecordBatch):
+            table = pa.Table.from_batches([table])
+        present = set(table.column_names)
+        table = table.drop_columns([c for c in drop_columns if c in present])
+        for column in hash_columns:
+            if column in present:
+                values = table.column(column).to_pylist()
+                hashed = pa.array([hash_value(column, v, salt) for v in values], pa.string())
+                table = table.set_column(table.column_names.index(column), column, hashed)
+        return table
+
+    return apply
+
+
+def _edit_nested(row: dict[str, Any], column: str, fn: Any, drop: bool) -> None:
+    parts = column.split(NESTING_SEPARATOR) if column not in row else [column]
+    target: Any = row
+    for part in parts[:-1]:
+        target = target.get(part) if isinstance(target, dict) else None
+        if target is None:
+            return
+    leaf = parts[-1]
+    if not isinstance(target, dict) or leaf not in target:
+        return
+    if drop:
+        del target[leaf]
+    else:
+        target[leaf] = fn(target[leaf])

@@ -1,0 +1,84 @@
+"""Checks as Dagster asset checks: specs from the YAML alone, results from GX outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
+
+from pipelines.checks_spec import CheckSpec
+from pipelines.registry import LoadedSource
+from quality.runner import CheckOutcome
+
+
+def named_checks(checks: list[CheckSpec]) -> list[tuple[str, CheckSpec]]:
+    """Give every check on a table a unique name (a repeated name gets `_2`, `_3`, ...)."""
+    seen: dict[str, int] = {}
+    named = []
+    for check in checks:
+        base = check.check_name
+        seen[base] = seen.get(base, 0) + 1
+        named.append((base if seen[base] == 1 else f"{base}_{seen[base]}", check))
+    return named
+
+
+def check_specs_for(source: LoadedSource) -> list[AssetCheckSpec]:
+    """One AssetCheckSpec per `checks:` entry; blocking for error checks in production."""
+    spec = source.spec
+    specs = []
+    for table, checks in spec.checks.items():
+        for name, check in named_checks(checks):
+            specs.append(
+                AssetCheckSpec(
+                    name=name,
+                    asset=AssetKey([spec.name, table]),
+                    description=check.description or _describe(check),
+                    blocking=spec.stage == "production" and check.severity == "error",
+                    metadata={"severity": check.severity, "expect": check.expect},
+                )
+            )
+    return specs
+
+
+def to_check_results(
+    source: str, outcomes: Iterable[tuple[str, CheckOutcome]]
+) -> list[AssetCheckResult]:
+    """Dagster results with the unexpected count, percentage and sample values as metadata."""
+    results = []
+    for name, outcome in outcomes:
+        metadata: dict[str, Any] = {}
+        if outcome.unexpected_count is not None:
+            metadata["unexpected_count"] = MetadataValue.int(int(outcome.unexpected_count))
+        if outcome.unexpected_percent is not None:
+            metadata["unexpected_percent"] = MetadataValue.float(
+                round(float(outcome.unexpected_percent), 4)
+            )
+        if outcome.samples:
+            metadata["unexpected_samples"] = MetadataValue.json(outcome.samples)
+        if outcome.observed_value is not None:
+            observed = outcome.observed_value
+            metadata["observed_value"] = (
+                MetadataValue.json(observed)
+                if isinstance(observed, dict | list)
+                else MetadataValue.text(str(observed))
+            )
+        if outcome.error:
+            metadata["error"] = MetadataValue.text(outcome.error)
+        results.append(
+            AssetCheckResult(
+                asset_key=AssetKey([source, outcome.table]),
+                check_name=name,
+                passed=outcome.passed,
+                severity=AssetCheckSeverity.WARN
+                if outcome.severity == "warn"
+                else AssetCheckSeverity.ERROR,
+                metadata=metadata,
+            )
+        )
+    return results
+
+
+def _describe(check: CheckSpec) -> str:
+    columns = ", ".join(check.columns_used())
+    return f"{check.expect.replace('_', ' ')}" + (f" on {columns}" if columns else "")

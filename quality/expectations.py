@@ -1,0 +1,64 @@
+"""Map each `checks:` entry to the Great Expectations 1.x expectation that implements it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines.checks_spec import (
+    BetweenCheck,
+    CheckSpec,
+    InSetCheck,
+    MatchRegexCheck,
+    NotMatchRegexCheck,
+    NotNullCheck,
+    RowCountBetweenCheck,
+    UniqueCheck,
+    UniqueCombinationCheck,
+    ValueLengthsBetweenCheck,
+)
+
+
+def to_expectation(check: CheckSpec) -> Any:
+    """Build the GX expectation for one check (imports GX, so call it only inside a run)."""
+    import great_expectations.expectations as gxe
+
+    mostly = {"mostly": check.mostly} if check.mostly is not None else {}
+    match check:
+        case NotNullCheck():
+            return gxe.ExpectColumnValuesToNotBeNull(column=check.column, **mostly)
+        case UniqueCheck():
+            return gxe.ExpectColumnValuesToBeUnique(column=check.column, **mostly)
+        case UniqueCombinationCheck():
+            return gxe.ExpectCompoundColumnsToBeUnique(column_list=check.columns, **mostly)
+        case MatchRegexCheck():
+            return gxe.ExpectColumnValuesToMatchRegex(
+                column=check.column, regex=check.regex, **mostly
+            )
+        case NotMatchRegexCheck():
+            return gxe.ExpectColumnValuesToNotMatchRegex(
+                column=check.column, regex=check.regex, **mostly
+            )
+        case BetweenCheck():
+            return gxe.ExpectColumnValuesToBeBetween(
+                column=check.column, min_value=check.min, max_value=check.max, **mostly
+            )
+        case InSetCheck():
+            return gxe.ExpectColumnValuesToBeInSet(
+                column=check.column, value_set=list(check.values), **mostly
+            )
+        case ValueLengthsBetweenCheck():
+            return gxe.ExpectColumnValueLengthsToBeBetween(
+                column=check.column,
+                min_value=_as_int(check.min),
+                max_value=_as_int(check.max),
+                **mostly,
+            )
+        case RowCountBetweenCheck():
+            return gxe.ExpectTableRowCountToBeBetween(
+                min_value=_as_int(check.min), max_value=_as_int(check.max)
+            )
+    raise TypeError(f"no expectation for check kind {check.expect!r}")
+
+
+def _as_int(value: float | None) -> int | None:
+    return None if value is None else int(value)

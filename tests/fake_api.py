@@ -1,0 +1,185 @@
+"""Loopback fakes of the HubSpot and Stripe APIs: real HTTP, their pagination, auth and errors."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+Handler = Callable[["Request"], tuple[int, dict[str, str], bytes]]
+
+
+@dataclass
+class Request:
+    """One request as the fake saw it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+
+
+@dataclass
+class FakeApi:
+    """A router of path -> handler, plus a log of every request received."""
+
+    token: str
+    routes: dict[str, Handler] = field(default_factory=dict)
+    requests: list[Request] = field(default_factory=list)
+    base_url: str = ""
+
+    def requests_to(self, path: str) -> list[Request]:
+        """The requests received for ``path``, in order."""
+        return [r for r in self.requests if r.path == path]
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None):
+    """A (status, headers, bytes) triple with a JSON body."""
+    return (
+        status,
+        {"Content-Type": "application/json", **(headers or {})},
+        json.dumps(body).encode(),
+    )
+
+
+def _make_handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
+    class _Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            parsed = urlparse(self.path)
+            request = Request(
+                method="GET",
+                path=parsed.path,
+                query={k: v[-1] for k, v in parse_qs(parsed.query).items()},
+                headers={k.lower(): v for k, v in self.headers.items()},
+            )
+            api.requests.append(request)
+            handler = api.routes.get(parsed.path)
+            if handler is None:
+                status, headers, body = json_response(404, {"message": "not found"})
+            elif request.headers.get("authorization") != f"Bearer {api.token}":
+                status, headers, body = json_response(401, {"message": "invalid token"})
+            else:
+                status, headers, body = handler(request)
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:  # keep test output clean
+            pass
+
+    return _Handler
+
+
+@contextmanager
+def serve(api: FakeApi) -> Iterator[FakeApi]:
+    """Run ``api`` on a free loopback port for the duration of the block."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(api))
+    api.base_url = f"http://127.0.0.1:{server.server_address[1]}/"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield api
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def hubspot_contacts(count: int) -> list[dict[str, Any]]:
+    """Contacts shaped like HubSpot CRM v3 objects."""
+    return [
+        {
+            "id": str(1000 + i),
+            "properties": {
+                "email": f"Contact{i}@Example.com",
+                "firstname": f"First{i}",
+                "lastname": f"Last{i}",
+                "lifecyclestage": "lead" if i % 3 else "customer",
+                "createdate": f"2026-01-{1 + i % 28:02d}T10:00:00.000Z",
+                "lastmodifieddate": f"2026-02-{1 + i % 28:02d}T10:00:00.000Z",
+                "hs_object_id": str(1000 + i),
+            },
+            "createdAt": f"2026-01-{1 + i % 28:02d}T10:00:00.000Z",
+            "updatedAt": f"2026-02-{1 + i % 28:02d}T10:00:00.000Z",
+            "archived": False,
+        }
+        for i in range(count)
+    ]
+
+
+def hubspot_api(token: str, contacts: list[dict[str, Any]]) -> FakeApi:
+    """HubSpot: `limit` (max 100) and an opaque `after` cursor in `paging.next.after`."""
+    api = FakeApi(token=token)
+
+    def list_contacts(request: Request):
+        limit = min(int(request.query.get("limit", 10)), 100)
+        start = int(request.query["after"]) if "after" in request.query else 0
+        page = contacts[start : start + limit]
+        body: dict[str, Any] = {"results": page}
+        if start + limit < len(contacts):
+            after = str(start + limit)
+            body["paging"] = {
+                "next": {
+                    "after": after,
+                    "link": f"{api.base_url}crm/v3/objects/contacts?after={after}",
+                }
+            }
+        return json_response(200, body)
+
+    api.routes["/crm/v3/objects/contacts"] = list_contacts
+    return api
+
+
+def stripe_customers(count: int) -> list[dict[str, Any]]:
+    """Customers shaped like Stripe's customer objects."""
+    return [
+        {
+            "id": f"cus_{i:014d}",
+            "object": "customer",
+            "email": f"customer{i}@example.com",
+            "name": f"Customer {i}",
+            "phone": f"+4930{i:07d}",
+            "created": 1767225600 + i * 3600,
+            "currency": "eur",
+            "livemode": False,
+            "metadata": {"segment": "smb" if i % 2 else "enterprise"},
+        }
+        for i in range(count)
+    ]
+
+
+def stripe_api(token: str, customers: list[dict[str, Any]]) -> FakeApi:
+    """Stripe: `limit` (max 100), `has_more`, and `starting_after=<last id>` for the next page."""
+    api = FakeApi(token=token)
+
+    def list_customers(request: Request):
+        limit = min(int(request.query.get("limit", 10)), 100)
+        start = 0
+        if "starting_after" in request.query:
+            ids = [c["id"] for c in customers]
+            if request.query["starting_after"] not in ids:
+                return json_response(
+                    400,
+                    {"error": {"type": "invalid_request_error", "message": "No such customer"}},
+                )
+            start = ids.index(request.query["starting_after"]) + 1
+        page = customers[start : start + limit]
+        return json_response(
+            200,
+            {
+                "object": "list",
+                "url": "/v1/customers",
+                "has_more": start + limit < len(customers),
+                "data": page,
+            },
+        )
+
+    api.routes["/v1/customers"] = list_customers
+    return api
