@@ -105,9 +105,9 @@ def contacts(rng: random.Random) -> list[dict]:
     return rows
 
 
-def write_contacts(rows: list[dict]) -> None:
+def write_contacts(rows: list[dict], out_dir: Path) -> None:
     """Two nightly exports: the second one updates some contacts and adds new ones."""
-    folder = SAMPLES / "crm"
+    folder = out_dir / "crm"
     folder.mkdir(parents=True, exist_ok=True)
     first_day = [r for r in rows if r["contact_id"] <= 300]
     second_day = [dict(r, lifecycle_stage="customer") for r in rows if r["contact_id"] % 10 == 0]
@@ -123,9 +123,9 @@ def write_contacts(rows: list[dict]) -> None:
             writer.writerows(batch)
 
 
-def write_orders(rng: random.Random, people: list[dict]) -> None:
+def write_orders(rng: random.Random, people: list[dict], out_dir: Path) -> None:
     """Web-shop orders as JSON lines, with nested line items and a shipping address."""
-    folder = SAMPLES / "webshop"
+    folder = out_dir / "webshop"
     folder.mkdir(parents=True, exist_ok=True)
     start = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
     skus = [
@@ -164,12 +164,12 @@ def write_orders(rng: random.Random, people: list[dict]) -> None:
             fh.write(json.dumps(order, ensure_ascii=False) + "\n")
 
 
-def write_ad_spend(rng: random.Random) -> None:
+def write_ad_spend(rng: random.Random, out_dir: Path) -> None:
     """Daily spend per campaign for October, as parquet (what ad platforms' exports look like)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    folder = SAMPLES / "ads"
+    folder = out_dir / "ads"
     folder.mkdir(parents=True, exist_ok=True)
     records = []
     for day in range(31):
@@ -193,15 +193,15 @@ def write_ad_spend(rng: random.Random) -> None:
     pq.write_table(table, folder / "ad_spend_2026-10.parquet", compression="zstd")
 
 
-def main() -> None:
-    """Write every sample file under data/samples/."""
+def main(out_dir: Path = SAMPLES) -> None:
+    """Write every sample file under ``out_dir`` (data/samples/ by default)."""
     rng = random.Random(SEED)
     people = contacts(rng)
-    write_contacts(people)
-    write_orders(rng, people)
-    write_ad_spend(rng)
-    for path in sorted(SAMPLES.rglob("*.*")):
-        print(f"wrote {path.relative_to(SAMPLES.parent.parent)} ({path.stat().st_size:,} bytes)")
+    write_contacts(people, out_dir)
+    write_orders(rng, people, out_dir)
+    write_ad_spend(rng, out_dir)
+    for path in sorted(out_dir.rglob("*.*")):
+        print(f"wrote {path} ({path.stat().st_size:,} bytes)")
 
 
 if __name__ == "__main__":
