@@ -9,6 +9,8 @@ from dagster import AssetSelection, DefaultScheduleStatus, Definitions, Schedule
 from dagster_dlt import DagsterDltResource
 
 from assets.ingestion import build_ingestion_asset
+from assets.invalid_sources import invalid_source_assets
+from assets.marts.customer_profiles import build_customer_profiles
 from assets.resources import WarehouseResource
 from pipelines.registry import LoadedSource, Registry, load_registry
 from pipelines.warehouse import default_warehouse_path, sources_dir
@@ -28,13 +30,21 @@ def build_definitions(
 
 
 def definitions_from_registry(registry: Registry, warehouse: Path) -> Definitions:
-    """Assets (with their checks) and schedules for the valid sources in ``registry``."""
-    return definitions_for_sources([s for s in registry.sources if s.spec.enabled], warehouse)
+    """Assets, checks and schedules for the valid sources; broken files as failing assets."""
+    enabled = [s for s in registry.sources if s.spec.enabled]
+    broken_specs, broken_checks = invalid_source_assets(registry.errors)
+    return Definitions.merge(
+        definitions_for_sources(enabled, warehouse),
+        Definitions(assets=broken_specs, asset_checks=broken_checks),
+    )
 
 
 def definitions_for_sources(enabled: list[LoadedSource], warehouse: Path) -> Definitions:
     """Assets (with their checks), schedules and resources for ``enabled`` sources."""
     assets = [build_ingestion_asset(source, warehouse.stem) for source in enabled]
+    mart = build_customer_profiles(enabled)
+    if mart is not None:
+        assets.append(mart)
     schedules = [
         ScheduleDefinition(
             name=f"{source.name}_schedule",

@@ -2,6 +2,7 @@
 
 import traceback
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from dagster import (
@@ -10,23 +11,21 @@ from dagster import (
     AssetsDefinition,
     AssetSpec,
     Failure,
+    FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
     multi_asset,
 )
 from dagster_dlt import DagsterDltResource
 
-from assets.resources import WarehouseResource
+from assets.resources import WAREHOUSE_POOL, WarehouseResource
 from pipelines.failures import explain_load_failure, redact, secret_values
 from pipelines.registry import LoadedSource
+from pipelines.schema_changes import describe_changes, summarize, warehouse_columns
 from pipelines.secrets import MissingSecretError
 from pipelines.spec import SourceSpec
 from pipelines.warehouse import PROJECT_ROOT, Warehouse
 from quality.asset_checks import check_specs_for
-
-# DuckDB allows one writer process; every step touching the warehouse queues on this pool,
-# which dagster.yaml limits to 1 (dagster#26848).
-WAREHOUSE_POOL = "duckdb_warehouse"
 
 
 def owners_of(spec: SourceSpec) -> list[str]:
@@ -48,12 +47,18 @@ def asset_specs_for(source: LoadedSource, catalog: str) -> list[AssetSpec]:
             description=spec.description,
             owners=owners_of(spec),
             kinds={"dlt", "duckdb"},
+            freshness_policy=FreshnessPolicy.time_window(
+                fail_window=timedelta(hours=spec.freshness_hours)
+            )
+            if spec.freshness_hours
+            else None,
             tags={"stage": spec.stage, "kind": spec.kind},
             metadata={
                 "purpose": spec.purpose or "",
                 "stage": spec.stage,
                 "spec_file": spec_path,
                 "steward": spec.steward or "",
+                "freshness_hours": spec.freshness_hours or "",
                 "dagster/table_name": f"{catalog}.{spec.name}.{table}",
             },
         )
@@ -97,7 +102,9 @@ def _load_tables(
     except MissingSecretError as exc:
         raise Failure(description=str(exc), allow_retries=False) from None
     pipeline = build_pipeline(spec, wh)
-    context.log.info(f"{spec.name}: loading {', '.join(spec.table_names())} into {wh.path}")
+    tables = spec.table_names()
+    context.log.info(f"{spec.name}: loading {', '.join(tables)} into {wh.path}")
+    columns_before = warehouse_columns(pipeline, tables)
     events = dlt.run(
         context=context,
         dlt_source=dlt_source,
@@ -106,18 +113,22 @@ def _load_tables(
         schema_contract=spec.schema_contract(),
     )
     try:
-        for event in events:
-            table = event.asset_key.path[-1]
-            metadata = dict(event.metadata or {})
-            metadata["dagster/table_name"] = MetadataValue.text(wh.table_name(spec.name, table))
-            metadata["dagster/row_count"] = MetadataValue.int(_row_count(pipeline, table))
-            metadata.setdefault("rows_loaded", MetadataValue.int(0))
-            yield MaterializeResult(asset_key=event.asset_key, metadata=metadata)
+        loaded = list(events)
     except Exception as exc:
         reason = explain_load_failure(exc, spec)
         # The full trace helps engineers, but only redacted: URLs and errors can carry secrets.
         context.log.error(redact(traceback.format_exc(), secret_values(spec)))
         raise Failure(description=f"{spec.name}: load failed: {reason}") from None
+    changes = describe_changes(columns_before, warehouse_columns(pipeline, tables))
+    for event in loaded:
+        table = event.asset_key.path[-1]
+        metadata = dict(event.metadata or {})
+        metadata["dagster/table_name"] = MetadataValue.text(wh.table_name(spec.name, table))
+        metadata["dagster/row_count"] = MetadataValue.int(_row_count(pipeline, table))
+        metadata.setdefault("rows_loaded", MetadataValue.int(0))
+        metadata["schema_changes"] = MetadataValue.json(changes.get(table, {}))
+        metadata["schema_change_summary"] = MetadataValue.text(summarize(changes.get(table, {})))
+        yield MaterializeResult(asset_key=event.asset_key, metadata=metadata)
 
 
 def _row_count(pipeline: Any, table: str) -> int:

@@ -8,6 +8,10 @@ from dagster import ConfigurableResource
 
 from pipelines.warehouse import Warehouse, default_warehouse_path
 
+# DuckDB allows one writer process; every step touching the warehouse queues on this pool,
+# which dagster.yaml limits to 1 (dagster#26848).
+WAREHOUSE_POOL = "duckdb_warehouse"
+
 
 class WarehouseResource(ConfigurableResource):
     """The DuckDB warehouse file; defaults to `$SOURCEGATE_WAREHOUSE` or the repo's warehouse/."""

@@ -73,6 +73,8 @@ def _sql_source(spec: SourceSpec) -> Any:
             hints["primary_key"] = table.primary_key
         disposition = table.write_disposition or ("merge" if table.primary_key else "replace")
         hints["write_disposition"] = disposition
+        if table.columns:
+            hints["columns"] = {c: {"data_type": t} for c, t in table.columns.items()}
         if table.incremental:
             hints["incremental"] = dlt.sources.incremental(
                 table.incremental.cursor_column, initial_value=table.incremental.initial_value

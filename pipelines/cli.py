@@ -51,8 +51,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             print(f"{path}: no such file or folder", file=sys.stderr)
         return 2
     registry = load_registry(paths, reserved_names={default_warehouse_path().stem})
-    for error in registry.errors:
-        print(_display(error), file=sys.stderr)
+    for finding in sorted(
+        [*registry.errors, *registry.warnings], key=lambda e: (str(e.file), e.line)
+    ):
+        print(_display(finding), file=sys.stderr)
     files = len(registry.sources) + len(registry.broken_files)
     if registry.errors:
         print(
@@ -60,7 +62,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"ok: {len(registry.sources)} source file(s) valid")
+    warned = f" ({len(registry.warnings)} warning(s))" if registry.warnings else ""
+    print(f"ok: {len(registry.sources)} source file(s) valid{warned}")
     return 0
 
 
@@ -76,7 +79,8 @@ def _display(error: SourceError) -> str:
         shown = error.file.resolve().relative_to(Path.cwd())
     except ValueError:
         shown = error.file
-    return f"{shown}:{error.line}: {error.message}"
+    label = "warning: " if error.severity == "warning" else ""
+    return f"{shown}:{error.line}: {label}{error.message}"
 
 
 if __name__ == "__main__":

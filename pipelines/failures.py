@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from pipelines.contract_errors import explain_contract_violation
 from pipelines.spec import SourceSpec
 
 _URL_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*?(?=:?\s|:?$|['\"])")
@@ -22,6 +23,8 @@ def explain_load_failure(exc: BaseException, spec: SourceSpec) -> str:
     """One line: what failed and, when we can tell, what to do about it."""
     secrets = ", ".join(spec.secret_names()) or "the credentials"
     for error in _chain(exc):
+        if type(error).__name__ == "DataValidationError" and hasattr(error, "schema_entity"):
+            return redact(explain_contract_violation(error), secret_values(spec))
         response = getattr(error, "response", None)
         status = getattr(response, "status_code", None)
         if isinstance(status, int):

@@ -71,7 +71,9 @@ def files_resource(files: FilesSpec, root: Path) -> Any:
 
     resource = listing | read_files
     disposition = files.effective_write_disposition
-    columns = {}
+    columns: dict[str, dict[str, str]] = {
+        name: {"data_type": data_type} for name, data_type in (files.columns or {}).items()
+    }
     if disposition == "merge":
         columns[SOURCE_FILE_COLUMN] = {"data_type": "text", "dedup_sort": "desc"}
     resource.apply_hints(

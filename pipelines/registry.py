@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from pipelines.errors import SourceError, pydantic_messages
+from pipelines.governance import pii_check_conflicts, production_problems, unprotected_pii
+from pipelines.secret_scan import find_literal_secrets
 from pipelines.spec import SourceSpec
 from pipelines.yaml_lines import LocatedDocument, YamlSyntaxError, parse_yaml
 
@@ -26,11 +28,22 @@ class LoadedSource:
 
 
 @dataclass
+class FileResult:
+    """The outcome of validating one file: a source when it has no errors, plus all findings."""
+
+    path: Path
+    source: LoadedSource | None = None
+    errors: list[SourceError] = field(default_factory=list)
+    warnings: list[SourceError] = field(default_factory=list)
+
+
+@dataclass
 class Registry:
     """Every source file found: the valid ones as specs, the broken ones as errors."""
 
     sources: list[LoadedSource] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
+    warnings: list[SourceError] = field(default_factory=list)
 
     def get(self, name: str) -> LoadedSource | None:
         """The valid source called ``name``, if any."""
@@ -65,39 +78,54 @@ def load_registry(paths: list[Path] | Path, reserved_names: set[str] | None = No
     path_list = [paths] if isinstance(paths, Path) else list(paths)
     for path in source_files(path_list):
         result = load_source_file(path, reserved_names or set())
-        if isinstance(result, LoadedSource):
-            registry.sources.append(result)
-        else:
-            registry.errors.extend(result)
+        if result.source is not None:
+            registry.sources.append(result.source)
+        registry.errors.extend(result.errors)
+        registry.warnings.extend(result.warnings)
     return registry
 
 
-def load_source_file(
-    path: Path, reserved_names: set[str] | None = None
-) -> LoadedSource | list[SourceError]:
-    """Validate one file; return the loaded source or every error found in it."""
+def load_source_file(path: Path, reserved_names: set[str] | None = None) -> FileResult:
+    """Validate one file; the result holds the source (if valid) and every finding."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return [SourceError(path, 1, f"cannot read the file: {exc}")]
+        return FileResult(path, errors=[SourceError(path, 1, f"cannot read the file: {exc}")])
+    return load_source_text(text, path, reserved_names)
+
+
+def load_source_text(text: str, path: Path, reserved_names: set[str] | None = None) -> FileResult:
+    """Validate the YAML ``text`` of a source file that lives (or lived) at ``path``."""
+    result = FileResult(path)
+
+    def found(pairs: list[tuple[tuple[str | int, ...], str]], severity: str = "error") -> None:
+        target = result.errors if severity == "error" else result.warnings
+        target.extend(SourceError(path, doc.line_of(loc), msg, severity) for loc, msg in pairs)
+
     try:
         doc = parse_yaml(text)
     except YamlSyntaxError as exc:
-        return [SourceError(path, exc.line, exc.message)]
+        result.errors.append(SourceError(path, exc.line, exc.message))
+        return result
     if not isinstance(doc.data, dict):
-        return [
-            SourceError(path, 1, "the file must be a YAML mapping of keys such as name:, owner:")
-        ]
+        message = "the file must be a YAML mapping of keys such as name:, owner:"
+        result.errors.append(SourceError(path, 1, message))
+        return result
+    found(find_literal_secrets(doc.data))
     try:
         spec = SourceSpec.model_validate(doc.data)
     except ValidationError as exc:
-        return [
-            SourceError(path, doc.line_of(loc), message)
-            for loc, message in pydantic_messages(exc, _known_keys())
-        ]
-    errors = [SourceError(path, doc.line_of(loc), msg) for loc, msg in spec.problems()]
-    errors.extend(_file_level_errors(spec, path, doc, reserved_names or set()))
-    return errors or LoadedSource(spec=spec, path=path)
+        found(pydantic_messages(exc, _known_keys()))
+        return result
+    found(spec.problems())
+    if not result.errors:
+        found(production_problems(spec))
+        found(pii_check_conflicts(spec))
+        found(unprotected_pii(spec), "error" if spec.stage == "production" else "warning")
+    result.errors.extend(_file_level_errors(spec, path, doc, reserved_names or set()))
+    if not result.errors:
+        result.source = LoadedSource(spec=spec, path=path)
+    return result
 
 
 def _file_level_errors(

@@ -81,9 +81,12 @@ def run_sources(names: list[str], sources: Path, out: Any = None) -> int:
                 file=out,
                 flush=True,
             )
-            outcome = _materialize(source, warehouse)
+            outcome = _materialize([source], warehouse)
             print(f"{prefix}: {_one_line(outcome)}", file=out, flush=True)
         outcomes.append(outcome)
+    mart = _run_marts(chosen, outcomes, warehouse, out)
+    if mart is not None:
+        outcomes.append(mart)
     print("", file=out)
     print(render_summary(outcomes), file=out)
     failed = [o for o in outcomes if o.status == "failed" or o.blocking_failures]
@@ -99,25 +102,35 @@ def _choose(sources: list[LoadedSource], names: list[str]) -> tuple[list[LoadedS
     return [by_name[n] for n in names if n in by_name], [n for n in names if n not in by_name]
 
 
-def _materialize(source: LoadedSource, warehouse: Path) -> SourceOutcome:
-    from dagster import DagsterInstance, materialize
+def _materialize(
+    sources: list[LoadedSource],
+    warehouse: Path,
+    selection: list[Any] | None = None,
+    label: str | None = None,
+) -> SourceOutcome:
+    """One Dagster run in the shared instance: a source's assets, or the given selection."""
+    from dagster import AssetKey, DagsterInstance, materialize
 
     from assets.factory import definitions_for_sources
 
     logging.getLogger("dagster").setLevel(logging.ERROR)
-    defs = definitions_for_sources([source], warehouse)
+    defs = definitions_for_sources(sources, warehouse)
+    if selection is None:
+        selection = [AssetKey([sources[0].name, t]) for t in sources[0].spec.table_names()]
+    name = label or sources[0].name
     started = time.perf_counter()
     with DagsterInstance.get() as instance:
         result = materialize(
             list(defs.assets),
+            selection=selection,
             instance=instance,
             resources=defs.resources,
             run_config=QUIET_LOGS,
             raise_on_error=False,
-            tags={"sourcegate/source": source.name, "sourcegate/trigger": "cli"},
+            tags={"sourcegate/source": name, "sourcegate/trigger": "cli"},
         )
     seconds = time.perf_counter() - started
-    tables = {t: TableOutcome(source.name, t) for t in source.spec.table_names()}
+    tables = {key.path[-1]: TableOutcome(name, key.path[-1]) for key in selection}
     for event in result.get_asset_materialization_events():
         metadata = event.materialization.metadata
         row = tables[event.asset_key.path[-1]]
@@ -132,14 +145,44 @@ def _materialize(source: LoadedSource, warehouse: Path) -> SourceOutcome:
         else:
             row.checks_failed.append(evaluation.check_name)
     if result.success:
-        return SourceOutcome(source.name, "loaded", seconds=seconds, tables=list(tables.values()))
+        return SourceOutcome(name, "loaded", seconds=seconds, tables=list(tables.values()))
     return SourceOutcome(
-        source.name,
+        name,
         "failed",
         _failure_message(result),
         seconds=seconds,
         tables=list(tables.values()),
     )
+
+
+def _run_marts(
+    chosen: list[LoadedSource], outcomes: list[SourceOutcome], warehouse: Path, out: Any
+) -> SourceOutcome | None:
+    """Rebuild customer_profiles after its sources, unless a blocking check stopped one."""
+    from assets.marts.customer_profiles import MART_KEY, REQUIRED_SOURCES
+
+    by_name = {o.name: o for o in outcomes}
+    if not all(name in by_name for name in REQUIRED_SOURCES):
+        return None
+    blocked = [
+        o.name
+        for o in outcomes
+        if o.status == "failed" or (o.blocking_failures and _stage(chosen, o.name) == "production")
+    ]
+    blocked = [name for name in blocked if name in REQUIRED_SOURCES or name in by_name]
+    prefix = "[marts] customer_profiles"
+    if blocked:
+        message = f"skipped: blocked by {', '.join(blocked)} (failed load or blocking check)"
+        print(f"{prefix}: {message}", file=out, flush=True)
+        return SourceOutcome("marts", "skipped", message)
+    print(f"{prefix}: building ...", file=out, flush=True)
+    outcome = _materialize(chosen, warehouse, selection=[MART_KEY], label="marts")
+    print(f"{prefix}: {_one_line(outcome)}", file=out, flush=True)
+    return outcome
+
+
+def _stage(sources: list[LoadedSource], name: str) -> str:
+    return next((s.spec.stage for s in sources if s.name == name), "pilot")
 
 
 def _failure_message(result: Any) -> str:
@@ -160,11 +203,16 @@ def _value(entry: Any) -> Any:
 def _one_line(outcome: SourceOutcome) -> str:
     if outcome.status == "failed":
         return f"FAILED after {outcome.seconds:.1f}s: {outcome.message}"
-    rows = sum(t.rows_loaded or 0 for t in outcome.tables)
+    loaded = [t.rows_loaded for t in outcome.tables if t.rows_loaded is not None]
+    verb, rows = (
+        ("loaded", sum(loaded))
+        if loaded
+        else ("built", sum(t.row_count or 0 for t in outcome.tables))
+    )
     checks = sum(t.checks_passed for t in outcome.tables)
     failed = outcome.blocking_failures
     warned = sum(len(t.checks_warned) for t in outcome.tables)
-    text = f"loaded {rows:,} rows in {outcome.seconds:.1f}s; checks: {checks} passed"
+    text = f"{verb} {rows:,} rows in {outcome.seconds:.1f}s; checks: {checks} passed"
     if failed:
         text += f", {failed} FAILED"
     if warned:

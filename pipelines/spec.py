@@ -17,6 +17,9 @@ _IDENTIFIER_RE = re.compile(IDENTIFIER_PATTERN)
 
 WriteDisposition = Literal["append", "replace", "merge"]
 ContractMode = Literal["evolve", "freeze", "discard_row", "discard_value"]
+DataType = Literal[
+    "text", "bigint", "double", "decimal", "bool", "timestamp", "date", "time", "json", "binary"
+]
 
 
 class _Strict(BaseModel):
@@ -46,6 +49,9 @@ class FilesSpec(_Strict):
         default=None, description="Defaults to merge with a primary key, otherwise replace."
     )
     csv_delimiter: str = Field(default=",", min_length=1, max_length=1)
+    columns: dict[str, DataType] | None = Field(
+        default=None, description="Column types to enforce, e.g. {zip_code: text}."
+    )
 
     _table = field_validator("table")(lambda v: _check_identifier(v, "table name"))
 
@@ -73,6 +79,7 @@ class SqlTableSpec(_Strict):
     primary_key: str | list[str] | None = None
     incremental: SqlIncremental | None = None
     write_disposition: WriteDisposition | None = None
+    columns: dict[str, DataType] | None = None
 
     _name = field_validator("name")(lambda v: _check_identifier(v, "table name"))
 

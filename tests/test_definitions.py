@@ -48,7 +48,29 @@ def test_a_broken_file_never_hides_the_good_sources(sources_copy: Path, tmp_path
         "hubspot_contacts",
         "stripe_customers",
         "webshop_orders",
+        "marts",
+        "invalid_sources",
     }
+
+
+def test_broken_files_show_in_dagster_with_a_failing_check(
+    sources_copy: Path, tmp_path: Path
+) -> None:
+    from dagster import AssetKey, AssetSelection, materialize
+
+    (sources_copy / "half_done.yaml").write_text("name: half_done\ndescription: x\nowner: a@b.co\n")
+    defs = build_definitions(sources_copy, tmp_path / "marketing.duckdb")
+    key = AssetKey(["invalid_sources", "half_done"])
+    node = defs.resolve_asset_graph().get(key)
+    assert "needs one of rest_api, files or sql_database" in node.description
+    check_def = next(c for c in defs.asset_checks if key in {k.asset_key for k in c.check_keys})
+    spec = next(a for a in defs.assets if getattr(a, "key", None) == key)
+    result = materialize(
+        [spec, check_def], selection=AssetSelection.checks(check_def), raise_on_error=False
+    )
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert "half_done.yaml:1: a source needs one of rest_api" in evaluation.metadata["errors"].value
 
 
 def test_loading_definitions_imports_no_gx(repo: Path) -> None:
@@ -74,4 +96,4 @@ def test_loading_definitions_builds_no_dlt_objects(
     monkeypatch.setattr(dlt, "pipeline", forbidden)
     monkeypatch.setattr(rest_api, "rest_api_source", forbidden)
     defs = build_definitions(repo / "sources", tmp_path / "marketing.duckdb")
-    assert len(defs.resolve_asset_graph().get_all_asset_keys()) == 5
+    assert len(defs.resolve_asset_graph().get_all_asset_keys()) == 6  # 5 tables and the mart

@@ -69,6 +69,7 @@ def test_run_succeeds_and_reports_row_counts_and_table_names(loaded) -> None:
         ("crm_contacts", "contacts"),
         ("webshop_orders", "orders"),
         ("ad_spend", "daily_spend"),
+        ("marts", "customer_profiles"),
     }
     crm = metadata[("crm_contacts", "contacts")]
     assert crm["dagster/row_count"] == 400
@@ -135,7 +136,7 @@ def test_checks_ran_and_report_what_they_found(loaded, repo: Path) -> None:
     evaluations = {
         (*e.asset_key.path, e.check_name): e for e in result.get_asset_check_evaluations()
     }
-    assert len(evaluations) == 18  # 6 per source
+    assert len(evaluations) == 19  # 6 per source and 1 on the mart
     failed = {k for k, e in evaluations.items() if not e.passed}
     assert failed == {("crm_contacts", "contacts", "match_regex__country")}
     regex = evaluations[("crm_contacts", "contacts", "match_regex__country")]

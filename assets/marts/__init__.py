@@ -1,0 +1,1 @@
+"""Marts: SQL models built from the raw source tables."""

@@ -1,0 +1,36 @@
+-- One row per hashed email: when we first saw the person, their orders, and where we saw them.
+-- The `seen` block is filled in at run time: one `select <hashed email>, <source>` per source
+-- that declares a hashed email column and has loaded its table.
+create or replace table marts.customer_profiles as
+with seen as (
+    {email_sources}
+),
+contacts as (
+    select email as email_hash, min(created_at) as first_contact_at
+    from crm_contacts.contacts
+    where email is not null
+    group by 1
+),
+orders as (
+    select
+        customer_email as email_hash,
+        min(ordered_at) as first_order_at,
+        max(ordered_at) as last_order_at,
+        count(*) as order_count,
+        coalesce(sum(total_amount) filter (where status in ('paid', 'shipped')), 0) as revenue
+    from webshop_orders.orders
+    where customer_email is not null
+    group by 1
+)
+select
+    seen.email_hash,
+    least(contacts.first_contact_at, orders.first_order_at) as first_seen_at,
+    orders.last_order_at,
+    coalesce(orders.order_count, 0) as order_count,
+    round(coalesce(orders.revenue, 0), 2) as revenue,
+    list(distinct seen.source order by seen.source) as sources_seen
+from seen
+left join contacts using (email_hash)
+left join orders using (email_hash)
+group by all
+order by seen.email_hash

@@ -1,0 +1,56 @@
+"""What changed in a table's columns between two loads, read from the warehouse itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Columns = dict[str, dict[str, str]]  # table -> column -> warehouse type
+_DLT_COLUMNS = ("_dlt_load_id", "_dlt_id")
+
+
+def warehouse_columns(pipeline: Any, tables: list[str]) -> Columns:
+    """Current columns and types of ``tables`` in the pipeline's dataset ({} if none yet)."""
+    found: Columns = {table: {} for table in tables}
+    placeholders = ", ".join(["%s"] * len(tables))
+    with pipeline.sql_client() as client:
+        rows = client.execute_sql(
+            "select table_name, column_name, data_type from information_schema.columns "
+            f"where table_schema = %s and table_name in ({placeholders}) "
+            "order by table_name, ordinal_position",
+            client.dataset_name,
+            *tables,
+        )
+    for table, column, data_type in rows or []:
+        if column not in _DLT_COLUMNS:
+            found[table][column] = str(data_type).lower()
+    return found
+
+
+def describe_changes(before: Columns, after: Columns) -> dict[str, dict[str, Any]]:
+    """Per table: `new_table`, or the columns `added` and those whose type `changed`."""
+    changes: dict[str, dict[str, Any]] = {}
+    for table, columns in after.items():
+        old = before.get(table, {})
+        if not old:
+            changes[table] = {"new_table": True, "added": dict(columns), "changed": {}}
+            continue
+        changes[table] = {
+            "new_table": False,
+            "added": {c: t for c, t in columns.items() if c not in old},
+            "changed": {
+                c: f"{old[c]} -> {t}" for c, t in columns.items() if c in old and old[c] != t
+            },
+        }
+    return changes
+
+
+def summarize(change: dict[str, Any]) -> str:
+    """One line for Dagster metadata and the CLI."""
+    if change.get("new_table"):
+        return f"new table with {len(change['added'])} columns"
+    parts = []
+    if change["added"]:
+        parts.append("added " + ", ".join(f"{c} ({t})" for c, t in change["added"].items()))
+    if change["changed"]:
+        parts.append("type changed " + ", ".join(f"{c}: {t}" for c, t in change["changed"].items()))
+    return "; ".join(parts) or "no column changes"
