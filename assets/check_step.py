@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from dagster import AssetCheckResult, AssetExecutionContext
 
 from assets.resources import WarehouseResource
+from pipelines.checks_spec import named_checks
 from pipelines.registry import LoadedSource
-from quality.asset_checks import named_checks, to_check_results
+from quality.asset_checks import to_check_results
 
 
 def run_selected_checks(

@@ -17,8 +17,12 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 
 
-def build_source(spec: SourceSpec, warehouse: Warehouse, root: Path = PROJECT_ROOT) -> Any:
+def build_source(
+    spec: SourceSpec, warehouse: Warehouse, root: Path = PROJECT_ROOT, salt: bytes | None = None
+) -> Any:
     """The dlt source for ``spec``, with PII rules attached to every table.
+
+    ``salt`` overrides the warehouse's PII salt (previews hash like the warehouse does).
 
     Raises:
         MissingSecretError: if a `{secret: NAME}` it uses is not set.
@@ -37,16 +41,17 @@ def build_source(spec: SourceSpec, warehouse: Warehouse, root: Path = PROJECT_RO
 
         config = resolve_secrets(spec.rest_api, spec.name)
         source = rest_api_source(config, name=spec.name)
-    _attach_pii(source, spec, warehouse, arrow=spec.kind != "rest_api")
+    salt = salt if salt is not None else load_salt(warehouse.state_dir)
+    _attach_pii(source, spec, salt, arrow=spec.kind != "rest_api")
     return source
 
 
-def build_pipeline(spec: SourceSpec, warehouse: Warehouse) -> Any:
+def build_pipeline(spec: SourceSpec, warehouse: Warehouse, prefix: str = "sourcegate") -> Any:
     """A dlt pipeline unique to this source, writing to ``warehouse`` under schema = name."""
     import dlt
 
     return dlt.pipeline(
-        pipeline_name=f"sourcegate_{spec.name}",
+        pipeline_name=f"{prefix}_{spec.name}",
         pipelines_dir=str(warehouse.state_dir / "pipelines"),
         destination=warehouse.destination(),
         dataset_name=spec.name,
@@ -83,10 +88,9 @@ def _sql_source(spec: SourceSpec) -> Any:
     return source
 
 
-def _attach_pii(source: Any, spec: SourceSpec, warehouse: Warehouse, arrow: bool) -> None:
+def _attach_pii(source: Any, spec: SourceSpec, salt: bytes, arrow: bool) -> None:
     if not (spec.pii.hash or spec.pii.drop):
         return
-    salt = load_salt(warehouse.state_dir)
     for table in spec.table_names():
         resource = _resource_for_table(source, table)
         hash_cols = spec.pii.columns_for(table, "hash")

@@ -124,3 +124,14 @@ CHECK_KINDS: tuple[str, ...] = (
     "value_lengths_between",
     "row_count_between",
 )
+
+
+def named_checks(checks: list[CheckSpec]) -> list[tuple[str, CheckSpec]]:
+    """Give every check on a table a unique name (a repeated name gets `_2`, `_3`, ...)."""
+    seen: dict[str, int] = {}
+    named = []
+    for check in checks:
+        base = check.check_name
+        seen[base] = seen.get(base, 0) + 1
+        named.append((base if seen[base] == 1 else f"{base}_{seen[base]}", check))
+    return named

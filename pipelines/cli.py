@@ -38,6 +38,30 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("names", nargs="*", help="source names (default: every enabled source)")
     run.add_argument("--sources", type=Path, default=None, help="folder of source files")
     run.set_defaults(handler=_cmd_run)
+
+    plan = commands.add_parser("plan", help="Markdown summary of source changes against a git ref")
+    plan.add_argument("--base", default="origin/main", help="git ref to compare with")
+    plan.add_argument("--sources", type=Path, default=None, help="folder of source files")
+    plan.set_defaults(handler=_cmd_plan)
+
+    preview = commands.add_parser("preview", help="test-read a source into a throwaway DuckDB")
+    preview.add_argument("name", help="source name")
+    preview.add_argument("--limit", type=int, default=50, help="rows per table (default 50)")
+    preview.add_argument("--sources", type=Path, default=None, help="folder of source files")
+    preview.set_defaults(handler=_cmd_preview)
+
+    new = commands.add_parser("new", help="write a new source file from a template")
+    new.add_argument("--name")
+    new.add_argument("--kind", choices=["files", "rest_api", "sql_database"])
+    new.add_argument("--owner", help="email or team:<slug>")
+    new.add_argument("--description")
+    new.add_argument("--force", action="store_true", help="overwrite an existing file")
+    new.add_argument("--sources", type=Path, default=None, help="folder of source files")
+    new.set_defaults(handler=_cmd_new)
+
+    schema = commands.add_parser("schema", help="write sources/source.schema.json for editors")
+    schema.add_argument("--sources", type=Path, default=None, help="folder of source files")
+    schema.set_defaults(handler=_cmd_schema)
     return parser
 
 
@@ -71,6 +95,68 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from pipelines.run_command import run_sources
 
     return run_sources(args.names, args.sources or sources_dir())
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from pipelines.plan import GitError, compare, files_at_ref, files_in_tree, render_markdown
+
+    folder = args.sources or sources_dir()
+    try:
+        base = files_at_ref(folder, args.base)
+    except GitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    changes = compare(base, files_in_tree(folder))
+    print(render_markdown(changes, args.base))
+    return 1 if any(c.status == "invalid" for c in changes) else 0
+
+
+def _cmd_preview(args: argparse.Namespace) -> int:
+    from pipelines.preview import preview_source
+    from pipelines.registry import load_registry
+    from pipelines.secrets import MissingSecretError
+
+    registry = load_registry(args.sources or sources_dir())
+    source = registry.get(args.name)
+    if source is None:
+        broken = [e for e in registry.errors if e.source_name == args.name]
+        for error in broken:
+            print(_display(error), file=sys.stderr)
+        print(f"error: no valid source named {args.name!r}", file=sys.stderr)
+        return 2
+    try:
+        return preview_source(source, max(1, args.limit), sys.stdout)
+    except MissingSecretError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from pipelines.registry import load_source_file
+    from pipelines.scaffold import ScaffoldError, scaffold_source
+
+    folder = args.sources or sources_dir()
+    answers = {k: getattr(args, k) for k in ("name", "kind", "owner", "description")}
+    try:
+        path = scaffold_source(
+            folder, answers, ask=input if sys.stdin.isatty() else None, force=args.force
+        )
+    except ScaffoldError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = load_source_file(path)
+    print(f"created {path}")
+    for finding in [*result.errors, *result.warnings]:
+        print(_display(finding), file=sys.stderr)
+    print("next: replace every TODO, run `sourcegate validate`, then open a pull request")
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from pipelines.json_schema import write_schema
+
+    print(f"wrote {write_schema(args.sources or sources_dir())}")
+    return 0
 
 
 def _display(error: SourceError) -> str:

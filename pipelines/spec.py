@@ -12,7 +12,8 @@ from pipelines.secrets import SecretRef, contains_secret_refs
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{2,40}$"
 IDENTIFIER_PATTERN = r"^[a-z_][a-z0-9_]*$"
-_OWNER_RE = re.compile(r"^(team:[a-z0-9][a-z0-9_-]*|[^@\s]+@[^@\s]+\.[^@\s]+)$")
+OWNER_PATTERN = r"^(team:[a-z0-9][a-z0-9_-]*|[^@\s]+@[^@\s]+\.[^@\s]+)$"
+_OWNER_RE = re.compile(OWNER_PATTERN)
 _IDENTIFIER_RE = re.compile(IDENTIFIER_PATTERN)
 
 WriteDisposition = Literal["append", "replace", "merge"]

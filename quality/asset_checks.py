@@ -7,20 +7,9 @@ from typing import Any
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
 
-from pipelines.checks_spec import CheckSpec
+from pipelines.checks_spec import CheckSpec, named_checks
 from pipelines.registry import LoadedSource
 from quality.runner import CheckOutcome
-
-
-def named_checks(checks: list[CheckSpec]) -> list[tuple[str, CheckSpec]]:
-    """Give every check on a table a unique name (a repeated name gets `_2`, `_3`, ...)."""
-    seen: dict[str, int] = {}
-    named = []
-    for check in checks:
-        base = check.check_name
-        seen[base] = seen.get(base, 0) + 1
-        named.append((base if seen[base] == 1 else f"{base}_{seen[base]}", check))
-    return named
 
 
 def check_specs_for(source: LoadedSource) -> list[AssetCheckSpec]:

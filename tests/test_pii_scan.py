@@ -1,4 +1,4 @@
-"""After real loads, no raw PII value is anywhere in the warehouse, and hashes join across sources."""
+"""After real loads no raw PII is anywhere in the warehouse, and hashes join across sources."""
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ def test_no_raw_pii_lands_and_the_same_email_hashes_alike_everywhere(
     monkeypatch.setenv("STRIPE_API_KEY", TOKEN)
     spec = sources_copy / "stripe_customers.yaml"
     with serve(stripe_api(TOKEN, customers)) as api:
-        spec.write_text(spec.read_text().replace("https://api.stripe.com/v1/", f"{api.base_url}v1/"))
+        spec.write_text(
+            spec.read_text().replace("https://api.stripe.com/v1/", f"{api.base_url}v1/")
+        )
         outcome = materialize_sources(
             sources_copy, ["crm_contacts", "webshop_orders", "stripe_customers"]
         )
@@ -46,7 +48,9 @@ def test_no_raw_pii_lands_and_the_same_email_hashes_alike_everywhere(
     assert len(columns) > 20
     leaks = []
     for schema, table, column in columns:
-        values = query(f'select distinct lower(cast("{column}" as varchar)) from {schema}."{table}"')
+        values = query(
+            f'select distinct lower(cast("{column}" as varchar)) from {schema}."{table}"'
+        )
         leaks += [(schema, table, column) for (v,) in values if v and v.strip() in raw_values]
     assert leaks == []
 

@@ -11,7 +11,11 @@ from pipelines.registry import load_source_file
 from tests.fake_api import FakeApi, serve, stripe_api, stripe_customers
 
 HEAD = "name: leaky_source\ndescription: x\nowner: ana@example.com\n"
-REST = HEAD + "rest_api:\n  client:\n    base_url: https://api.example.com/\n{client}  resources:\n{resources}"
+REST = (
+    HEAD
+    + "rest_api:\n  client:\n    base_url: https://api.example.com/\n"
+    + "{client}  resources:\n{resources}"
+)
 ONE_RESOURCE = "    - name: contacts\n      endpoint: {path: contacts}\n"
 
 LITERAL_SECRETS = [
@@ -62,7 +66,7 @@ LITERAL_SECRETS = [
     (
         "known_token_prefix_in_header",
         REST.format(
-            client="    headers: {Stripe-Version: '2024-06-20', X-Custom: sk_live_51Habcdefghijkl}\n",
+            client="    headers: {Stripe-Version: '2024-06', X-Custom: sk_live_51Habcdefghijkl}\n",
             resources=ONE_RESOURCE,
         ),
         7,
@@ -80,7 +84,9 @@ LITERAL_SECRETS = [
     ),
     (
         "authorization_header",
-        REST.format(client="    headers: {Authorization: Bearer abcdefgh12345678}\n", resources=ONE_RESOURCE),
+        REST.format(
+            client="    headers: {Authorization: Bearer abcdefgh12345678}\n", resources=ONE_RESOURCE
+        ),
         7,
         "rest_api.client.headers.Authorization: a literal secret",
     ),
@@ -91,14 +97,25 @@ LITERAL_SECRETS = [
     ("body", "line", "fragment"),
     [pytest.param(b, line, f, id=case) for case, b, line, f in LITERAL_SECRETS],
 )
-def test_each_kind_of_literal_secret_is_rejected(tmp_path: Path, body: str, line: int, fragment: str):
+def test_each_kind_of_literal_secret_is_rejected(
+    tmp_path: Path, body: str, line: int, fragment: str
+):
     path = tmp_path / "leaky_source.yaml"
     path.write_text(body)
     errors = load_source_file(path).errors
     assert any(fragment in e.message and e.line == line for e in errors), [
         (e.line, e.message) for e in errors
     ]
-    secret_like = ("abc123", "hunter2", "k-123", "s3cr3t", ":pw@", "sk_live_51", "Zq8vN3k", "abcdefgh")
+    secret_like = (
+        "abc123",
+        "hunter2",
+        "k-123",
+        "s3cr3t",
+        ":pw@",
+        "sk_live_51",
+        "Zq8vN3k",
+        "abcdefgh",
+    )
     assert not any(s in e.message for e in errors for s in secret_like)
 
 

@@ -1,0 +1,174 @@
+"""`sourcegate preview`: a test read into a throwaway DuckDB file, never the warehouse."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+from typing import Any, TextIO
+
+from pipelines.checks_spec import named_checks
+from pipelines.pii import load_salt
+from pipelines.registry import LoadedSource
+from pipelines.warehouse import Warehouse, default_warehouse_path
+
+SAMPLE_ROWS = 5
+SMALL_SET = 10
+ITEMS_PER_PAGE_GUESS = 100
+
+
+def preview_source(source: LoadedSource, limit: int, out: TextIO) -> int:
+    """Read up to ``limit`` rows per table, then print schema, samples, checks and suggestions."""
+    from pipelines.builders import build_pipeline, build_source
+
+    spec = source.spec
+    real = Warehouse(default_warehouse_path())
+    with tempfile.TemporaryDirectory(prefix="sourcegate-preview-") as tmp:
+        scratch = Warehouse(Path(tmp) / "preview.duckdb")
+        # Hash like the real warehouse does, without creating anything beside it.
+        salt = load_salt(real.state_dir, create=False)
+        dlt_source = build_source(spec, scratch, salt=salt)
+        dlt_source.add_limit(max(1, math.ceil(limit / ITEMS_PER_PAGE_GUESS)))
+        for resource in dlt_source.resources.values():
+            budget = _RowBudget(limit)
+            resource.add_map(budget.slice_arrow).add_filter(budget.keep_row)
+        pipeline = build_pipeline(spec, scratch, prefix="preview")
+        print(f"previewing {spec.name} (up to {limit} rows per table) ...", file=out, flush=True)
+        pipeline.run(dlt_source, schema_contract=spec.schema_contract())
+        with scratch.connect(read_only=True) as con:
+            tables = {t: _describe(con, spec.name, t, limit) for t in spec.table_names()}
+        outcomes = _run_checks(scratch, source, tables)
+    for table, info in tables.items():
+        _print_table(table, info, outcomes.get(table, []), out)
+    print("\nnothing was written to the warehouse.", file=out)
+    return 0
+
+
+class _RowBudget:
+    """Lets at most ``limit`` rows through per table: slices Arrow tables, filters dict rows."""
+
+    def __init__(self, limit: int) -> None:
+        self.remaining = limit
+
+    def slice_arrow(self, item: Any) -> Any:
+        if not hasattr(item, "num_rows"):
+            return item
+        kept = item.slice(0, max(self.remaining, 0))
+        self.remaining -= kept.num_rows
+        return kept
+
+    def keep_row(self, item: Any) -> bool:
+        if hasattr(item, "num_rows"):
+            return True
+        self.remaining -= 1
+        return self.remaining >= 0
+
+
+def _describe(con: Any, schema: str, table: str, limit: int) -> dict[str, Any]:
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()[0]
+    if not exists:
+        return {"columns": [], "rows": [], "count": 0, "stats": {}}
+    columns = [
+        (name, dtype)
+        for name, dtype, *_ in con.execute(f'describe "{schema}"."{table}"').fetchall()
+        if not name.startswith("_dlt")
+    ]
+    names = [c for c, _ in columns]
+    quoted = ", ".join(f'"{c}"' for c in names)
+    rows = con.execute(f'select {quoted} from "{schema}"."{table}" limit {limit}').fetchall()
+    stats = {}
+    for column, dtype in columns:
+        nulls, distinct = con.execute(
+            f'select count(*) filter (where "{column}" is null), count(distinct "{column}") '
+            f'from "{schema}"."{table}"'
+        ).fetchone()
+        values = []
+        if 2 <= distinct <= SMALL_SET and dtype.upper() == "VARCHAR":
+            values = [
+                v
+                for (v,) in con.execute(
+                    f'select distinct "{column}" from "{schema}"."{table}" order by 1'
+                ).fetchall()
+            ]
+        stats[column] = {"nulls": nulls, "distinct": distinct, "values": values}
+    return {"columns": columns, "rows": rows, "count": len(rows), "stats": stats}
+
+
+def _run_checks(
+    scratch: Warehouse, source: LoadedSource, tables: dict[str, Any]
+) -> dict[str, list]:
+    from quality.runner import WarehouseChecker
+
+    spec = source.spec
+    wanted = {t: c for t, c in spec.checks.items() if tables.get(t, {}).get("count")}
+    if not wanted:
+        return {}
+    checker = WarehouseChecker(f"duckdb:///{scratch.path}")
+    try:
+        return {
+            table: list(
+                zip(
+                    [n for n, _ in named_checks(checks)],
+                    checker.run(spec.name, table, checks),
+                    strict=True,
+                )
+            )
+            for table, checks in wanted.items()
+        }
+    finally:
+        checker.close()
+
+
+def _print_table(table: str, info: dict[str, Any], outcomes: list, out: TextIO) -> None:
+    print(f"\n== {table}: {info['count']} rows read", file=out)
+    if not info["columns"]:
+        print("   (no rows arrived)", file=out)
+        return
+    print("schema:", file=out)
+    for name, dtype in info["columns"]:
+        print(f"  {name:<32} {dtype}", file=out)
+    print(f"sample ({min(SAMPLE_ROWS, info['count'])} rows, PII rules applied):", file=out)
+    names = [c for c, _ in info["columns"]]
+    for row in info["rows"][:SAMPLE_ROWS]:
+        print(
+            "  " + ", ".join(f"{n}={_short(v)}" for n, v in zip(names, row, strict=True)), file=out
+        )
+    if outcomes:
+        print("checks on this sample:", file=out)
+        for name, outcome in outcomes:
+            verdict = "pass" if outcome.passed else f"FAIL ({outcome.severity})"
+            extra = f", {outcome.unexpected_count} unexpected" if outcome.unexpected_count else ""
+            print(f"  {name:<40} {verdict}{extra}", file=out)
+    suggestions = suggest_checks(info)
+    if suggestions:
+        print("suggested checks (paste under checks:):", file=out)
+        print(f"  {table}:", file=out)
+        for line in suggestions:
+            print(f"    {line}", file=out)
+
+
+def suggest_checks(info: dict[str, Any]) -> list[str]:
+    """YAML lines for checks the sample supports: not-null, unique keys, small value sets."""
+    count, lines = info["count"], []
+    if count < 2:
+        return lines
+    for column, stats in info["stats"].items():
+        if column.startswith("_"):
+            continue
+        if stats["nulls"] == 0:
+            lines.append(f"- {{expect: not_null, column: {column}}}")
+        if stats["distinct"] == count and (column == "id" or column.endswith("_id")):
+            lines.append(f"- {{expect: unique, column: {column}}}")
+        if stats["values"] and count >= 2 * len(stats["values"]):
+            values = ", ".join(str(v) for v in stats["values"])
+            lines.append(f"- {{expect: in_set, column: {column}, values: [{values}]}}")
+    lines.append("- {expect: row_count_between, min: 1}")
+    return lines
+
+
+def _short(value: Any, width: int = 28) -> str:
+    text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
