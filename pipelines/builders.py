@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pipelines.pii import arrow_transform, load_salt, row_transform
+from pipelines.pii import load_salt, pii_transform
 from pipelines.secrets import resolve_secrets
 from pipelines.spec import SourceSpec
 from pipelines.warehouse import PROJECT_ROOT, Warehouse
@@ -29,20 +29,27 @@ def build_source(
     """
     import dlt
 
+    salt = salt if salt is not None else load_salt(warehouse.state_dir)
     if spec.kind == "files":
         from pipelines.file_reader import files_resource
 
-        resources = [files_resource(spec.files, root)]
-        source = dlt.source(name=spec.name)(lambda: resources)()
-    elif spec.kind == "sql_database":
+        # The file readers apply PII themselves (in SQL on the fast path).
+        resources = [files_resource(spec.files, root, spec.pii, salt)]
+        return dlt.source(name=spec.name)(lambda: resources)()
+    if spec.kind == "sql_database":
         source = _sql_source(spec)
     else:
         from dlt.sources.rest_api import rest_api_source
 
+        from pipelines.arrow_records import RecordsToArrow
+        from pipelines.concurrent_pages import use_concurrent_pages
+
         config = resolve_secrets(spec.rest_api, spec.name)
         source = rest_api_source(config, name=spec.name)
-    salt = salt if salt is not None else load_salt(warehouse.state_dir)
-    _attach_pii(source, spec, salt, arrow=spec.kind != "rest_api")
+        use_concurrent_pages(source, config, spec.max_concurrent_requests)
+        for resource in source.resources.values():
+            resource.add_step(RecordsToArrow())
+    _attach_pii(source, spec, salt)
     return source
 
 
@@ -88,7 +95,8 @@ def _sql_source(spec: SourceSpec) -> Any:
     return source
 
 
-def _attach_pii(source: Any, spec: SourceSpec, salt: bytes, arrow: bool) -> None:
+def _attach_pii(source: Any, spec: SourceSpec, salt: bytes) -> None:
+    """Hash and drop on every item: Arrow tables, or dict rows where a page stayed rows."""
     if not (spec.pii.hash or spec.pii.drop):
         return
     for table in spec.table_names():
@@ -97,10 +105,7 @@ def _attach_pii(source: Any, spec: SourceSpec, salt: bytes, arrow: bool) -> None
         drop_cols = spec.pii.columns_for(table, "drop")
         if not (hash_cols or drop_cols):
             continue
-        if arrow:
-            resource.add_map(arrow_transform(hash_cols, drop_cols, salt))
-        else:
-            resource.add_map(row_transform(hash_cols, drop_cols, salt))
+        resource.add_map(pii_transform(hash_cols, drop_cols, salt))
 
 
 def _resource_for_table(source: Any, table: str) -> Any:

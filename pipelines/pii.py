@@ -37,9 +37,12 @@ def load_salt(state_dir: Path, create: bool = True) -> bytes:
     return salt_file.read_text().strip().encode()
 
 
+WHITESPACE = " \t\r\n\f\v"
+
+
 def normalize_for_hash(column: str, value: Any) -> str:
     """Trim every value; lower-case emails, so `Ana@X.com ` and `ana@x.com` hash alike."""
-    text = str(value).strip()
+    text = str(value).strip(WHITESPACE)
     return text.lower() if "email" in column.lower() or "@" in text else text
 
 
@@ -48,6 +51,24 @@ def hash_value(column: str, value: Any, salt: bytes) -> str | None:
     if value is None:
         return None
     return hashlib.sha256(salt + normalize_for_hash(column, value).encode()).hexdigest()
+
+
+def hash_sql(column: str) -> str:
+    """The DuckDB expression hashing ``column`` exactly as `hash_value` does.
+
+    It expects the named parameters `$salt` and `$whitespace` (see `hash_sql_parameters`).
+    """
+    quoted = '"' + column.replace('"', '""') + '"'
+    text = f"trim(cast({quoted} as varchar), $whitespace)"
+    normalized = f"lower({text})"
+    if "email" not in column.lower():
+        normalized = f"case when contains({text}, '@') then lower({text}) else {text} end"
+    return f"sha256($salt || {normalized})"
+
+
+def hash_sql_parameters(salt: bytes) -> dict[str, str]:
+    """Values for the named parameters `hash_sql` uses."""
+    return {"salt": salt.decode(), "whitespace": WHITESPACE}
 
 
 def row_transform(
@@ -98,3 +119,14 @@ def _edit_nested(row: dict[str, Any], column: str, fn: Any, drop: bool) -> None:
         del target[leaf]
     else:
         target[leaf] = fn(target[leaf])
+
+
+def pii_transform(hash_columns: list[str], drop_columns: list[str], salt: bytes) -> Callable:
+    """One `add_map` step for any item: an Arrow table/batch or a dict row."""
+    on_rows = row_transform(hash_columns, drop_columns, salt)
+    on_arrow = arrow_transform(hash_columns, drop_columns, salt)
+
+    def apply(item: Any) -> Any:
+        return on_rows(item) if isinstance(item, dict) else on_arrow(item)
+
+    return apply

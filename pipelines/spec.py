@@ -50,6 +50,9 @@ class FilesSpec(_Strict):
         default=None, description="Defaults to merge with a primary key, otherwise replace."
     )
     csv_delimiter: str = Field(default=",", min_length=1, max_length=1)
+    reader: Literal["fast", "rows"] = Field(
+        default="fast", description="fast: Arrow batches (default); rows: dlt's row readers."
+    )
     columns: dict[str, DataType] | None = Field(
         default=None, description="Column types to enforce, e.g. {zip_code: text}."
     )
@@ -131,6 +134,12 @@ class SourceSpec(_Strict):
     schedule: str | None = Field(default=None, description="Cron in UTC; omit for manual runs.")
     freshness_hours: float | None = Field(default=None, gt=0)
     enabled: bool = True
+    max_concurrent_requests: int = Field(
+        default=8,
+        ge=1,
+        le=32,
+        description="REST only: parallel page requests when the paginator knows the total.",
+    )
     rest_api: dict[str, Any] | None = None
     files: FilesSpec | None = None
     sql_database: SqlDatabaseSpec | None = None

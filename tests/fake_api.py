@@ -183,3 +183,60 @@ def stripe_api(token: str, customers: list[dict[str, Any]]) -> FakeApi:
 
     api.routes["/v1/customers"] = list_customers
     return api
+
+
+@dataclass
+class InFlight:
+    """Counts requests being served at the same moment, and the most ever seen."""
+
+    now: int = 0
+    most: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __enter__(self) -> InFlight:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        with self.lock:
+            self.now -= 1
+
+
+def paged_api(
+    token: str, records: list[dict[str, Any]], per_page: int, delay: float = 0.0
+) -> tuple[FakeApi, InFlight]:
+    """`/v1/events?page=N&per_page=M` (1-based) answering with `data` and `total_pages`."""
+    import time
+
+    api = FakeApi(token=token)
+    in_flight = InFlight()
+
+    def list_events(request: Request):
+        with in_flight:
+            if delay:
+                time.sleep(delay)
+            size = int(request.query.get("per_page", per_page))
+            page = int(request.query.get("page", 1))
+            chunk = records[(page - 1) * size : page * size]
+            total_pages = -(-len(records) // size)
+            return json_response(200, {"data": chunk, "page": page, "total_pages": total_pages})
+
+    api.routes["/v1/events"] = list_events
+    return api, in_flight
+
+
+def events(count: int) -> list[dict[str, Any]]:
+    """Marketing events with a nested object and a list, like a real event API returns."""
+    return [
+        {
+            "id": i,
+            "type": ["open", "click", "bounce"][i % 3],
+            "email": f"user{i % 500}@example.com",
+            "campaign": {"id": f"cmp_{i % 7}", "channel": "email"},
+            "tags": ["promo", f"wave{i % 4}"],
+            "occurred_at": f"2026-11-{1 + i % 28:02d}T08:00:00Z",
+        }
+        for i in range(count)
+    ]

@@ -1,0 +1,54 @@
+"""JSON records as Arrow: how nested data lands, the same way for every source kind.
+
+Nested objects become `parent__child` columns (dlt's own naming for nested fields); lists land
+as JSON columns. Pages of API records are converted to Arrow tables before dlt sees them,
+which is several times faster than dlt's row-by-row normalizer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dlt.extract.items_transform import ItemTransform
+
+NESTING_SEPARATOR = "__"
+
+
+def flatten_structs(table: Any) -> Any:
+    """Flatten struct columns (recursively) into `parent__child` columns; lists are kept."""
+    import pyarrow.types as pat
+
+    while any(pat.is_struct(field.type) for field in table.schema):
+        table = table.flatten()
+    names = [name.replace(".", NESTING_SEPARATOR) for name in table.column_names]
+    return table.rename_columns(names) if names != table.column_names else table
+
+
+def records_to_arrow(records: list[dict[str, Any]]) -> Any | None:
+    """One page of records as a flattened Arrow table, or None if types clash within the page."""
+    import pyarrow as pa
+
+    try:
+        table = pa.Table.from_pylist(records)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        return None
+    return flatten_structs(table)
+
+
+class RecordsToArrow(ItemTransform[Any, dict[str, Any]]):
+    """A dlt pipe step turning each page (a list of dicts) into one Arrow table.
+
+    A page whose values clash in type (say an id that is a number in one record and text in
+    another) stays as rows, so dlt's normalizer can still handle it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(lambda item: item)
+
+    def __call__(self, item: Any, meta: Any = None) -> Any:
+        if isinstance(item, dict):
+            item = [item]
+        if isinstance(item, list) and item and all(isinstance(r, dict) for r in item):
+            table = records_to_arrow(item)
+            return item if table is None else table
+        return item
