@@ -9,7 +9,7 @@ VENV := .venv
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock run test dev validate lint format samples clean
+.PHONY: help setup lock run test dev validate lint format samples bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,3 +54,6 @@ samples: setup ## regenerate data/samples/ (deterministic)
 
 clean: ## remove the local warehouse and Dagster instance
 	rm -rf warehouse .dagster
+
+bench: setup ## run the side-by-side benchmarks (SCALE=quick for a fast pass); writes bench/RESULTS.md
+	@$(VENV)/bin/python -m bench.run --scale $(or $(SCALE),full) --repeat $(or $(REPEAT),3)

@@ -16,9 +16,8 @@ from dagster import (
     MetadataValue,
     multi_asset,
 )
-from dagster_dlt import DagsterDltResource
 
-from assets.resources import WAREHOUSE_POOL, WarehouseResource
+from assets.resources import WAREHOUSE_POOL, DltLoaderResource, WarehouseResource
 from pipelines.failures import explain_load_failure, redact, secret_values
 from pipelines.registry import LoadedSource
 from pipelines.schema_changes import describe_changes, summarize, warehouse_columns
@@ -78,7 +77,7 @@ def build_ingestion_asset(source: LoadedSource, catalog: str) -> AssetsDefinitio
         pool=WAREHOUSE_POOL,
     )
     def load(
-        context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource
+        context: AssetExecutionContext, dlt: DltLoaderResource, warehouse: WarehouseResource
     ) -> Iterator[Any]:
         wh = warehouse.get()
         if context.selected_asset_keys:
@@ -92,7 +91,7 @@ def build_ingestion_asset(source: LoadedSource, catalog: str) -> AssetsDefinitio
 
 
 def _load_tables(
-    context: AssetExecutionContext, dlt: DagsterDltResource, spec: SourceSpec, wh: Warehouse
+    context: AssetExecutionContext, dlt: DltLoaderResource, spec: SourceSpec, wh: Warehouse
 ) -> Iterator[MaterializeResult]:
     from assets.translator import SourcegateTranslator
     from pipelines.builders import build_pipeline, build_source

@@ -120,9 +120,11 @@ def _get_json(client: Any, path: str, params: dict[str, Any]) -> Any:
 
 
 def _records(body: Any, data_selector: str | None) -> list[dict[str, Any]]:
-    from dlt.common import jsonpath
+    if data_selector and isinstance(body, dict) and data_selector in body:
+        data = body[data_selector]  # the common case, without a JSONPath evaluation per page
+    elif data_selector:
+        from dlt.common import jsonpath
 
-    if data_selector:
         values = jsonpath.find_values(data_selector, body)
         data = values[0] if len(values) == 1 and isinstance(values[0], list) else values
     elif isinstance(body, list):

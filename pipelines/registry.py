@@ -67,17 +67,20 @@ def source_files(paths: list[Path]) -> list[Path]:
     return found
 
 
-def load_registry(paths: list[Path] | Path, reserved_names: set[str] | None = None) -> Registry:
+def load_registry(
+    paths: list[Path] | Path, reserved_names: set[str] | None = None, deep: bool = True
+) -> Registry:
     """Validate every source file under ``paths``; one bad file never hides the others.
 
     Args:
         paths: folders (usually `sources/`) or single files.
         reserved_names: source names that would clash with the warehouse catalog name.
+        deep: also run dlt's validator on `rest_api:` blocks (imports dlt, ~1 s).
     """
     registry = Registry()
     path_list = [paths] if isinstance(paths, Path) else list(paths)
     for path in source_files(path_list):
-        result = load_source_file(path, reserved_names or set())
+        result = load_source_file(path, reserved_names or set(), deep=deep)
         if result.source is not None:
             registry.sources.append(result.source)
         registry.errors.extend(result.errors)
@@ -85,16 +88,20 @@ def load_registry(paths: list[Path] | Path, reserved_names: set[str] | None = No
     return registry
 
 
-def load_source_file(path: Path, reserved_names: set[str] | None = None) -> FileResult:
+def load_source_file(
+    path: Path, reserved_names: set[str] | None = None, deep: bool = True
+) -> FileResult:
     """Validate one file; the result holds the source (if valid) and every finding."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return FileResult(path, errors=[SourceError(path, 1, f"cannot read the file: {exc}")])
-    return load_source_text(text, path, reserved_names)
+    return load_source_text(text, path, reserved_names, deep=deep)
 
 
-def load_source_text(text: str, path: Path, reserved_names: set[str] | None = None) -> FileResult:
+def load_source_text(
+    text: str, path: Path, reserved_names: set[str] | None = None, deep: bool = True
+) -> FileResult:
     """Validate the YAML ``text`` of a source file that lives (or lived) at ``path``."""
     result = FileResult(path)
 
@@ -117,7 +124,7 @@ def load_source_text(text: str, path: Path, reserved_names: set[str] | None = No
     except ValidationError as exc:
         found(pydantic_messages(exc, _known_keys()))
         return result
-    found(spec.problems())
+    found(spec.problems(deep=deep))
     if not result.errors:
         found(production_problems(spec))
         found(pii_check_conflicts(spec))

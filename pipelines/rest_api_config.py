@@ -23,22 +23,21 @@ def rest_api_table_names(config: dict[str, Any]) -> list[str]:
     return names
 
 
-def rest_api_config_problems(config: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
-    """Validate with dlt's `_validate_config`; return (path, message) pairs, empty when valid."""
-    from dlt.common.exceptions import DictValidationException
-    from dlt.sources.rest_api import _validate_config
+def rest_api_config_problems(
+    config: dict[str, Any], deep: bool = True
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """(path, message) pairs for a `rest_api:` block, empty when valid.
 
+    ``deep`` runs dlt's own `_validate_config` (which imports dlt); without it only the shape
+    that sourcegate itself relies on is checked.
+    """
     problems: list[tuple[tuple[str | int, ...], str]] = []
     if not isinstance(config.get("resources"), list) or not config["resources"]:
         return [(("rest_api",), "rest_api needs a non-empty 'resources' list")]
-    try:
-        # Secrets are masked first: validation must never see (or echo) a real value.
-        _validate_config(mask_secrets(config))
-    except DictValidationException as exc:
-        leaf = _most_specific(exc)
-        path = ("rest_api", *_parse_path(leaf.path), *_parse_path(leaf.field or ""))
-        where = _dotted(path)
-        problems.append((path, f"{where}: {_shorten(leaf.msg)}"))
+    if not isinstance(config.get("client"), dict) or not config["client"].get("base_url"):
+        return [(("rest_api", "client"), "rest_api needs a client with a base_url")]
+    if deep:
+        problems.extend(_dlt_problems(config))
     for index, name in enumerate(rest_api_table_names(config)):
         if not re.match(r"^[a-z_][a-z0-9_]*$", name):
             problems.append(
@@ -49,6 +48,20 @@ def rest_api_config_problems(config: dict[str, Any]) -> list[tuple[tuple[str | i
                 )
             )
     return problems
+
+
+def _dlt_problems(config: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    from dlt.common.exceptions import DictValidationException
+    from dlt.sources.rest_api import _validate_config
+
+    try:
+        # Secrets are masked first: validation must never see (or echo) a real value.
+        _validate_config(mask_secrets(config))
+    except DictValidationException as exc:
+        leaf = _most_specific(exc)
+        path = ("rest_api", *_parse_path(leaf.path), *_parse_path(leaf.field or ""))
+        return [(path, f"{_dotted(path)}: {_shorten(leaf.msg)}")]
+    return []
 
 
 def _most_specific(exc: Any) -> Any:

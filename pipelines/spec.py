@@ -181,8 +181,11 @@ class SourceSpec(_Strict):
             )
         return value
 
-    def problems(self) -> list[tuple[tuple[str | int, ...], str]]:
-        """Rules that span several fields, as (path, message) pairs; empty when all hold."""
+    def problems(self, deep: bool = True) -> list[tuple[tuple[str | int, ...], str]]:
+        """Rules that span several fields, as (path, message) pairs; empty when all hold.
+
+        ``deep`` adds dlt's own validation of a `rest_api:` block.
+        """
         found: list[tuple[tuple[str | int, ...], str]] = []
         kinds = [k for k in ("rest_api", "files", "sql_database") if getattr(self, k) is not None]
         if not kinds:
@@ -199,7 +202,7 @@ class SourceSpec(_Strict):
         if self.rest_api is not None:
             from pipelines.rest_api_config import rest_api_config_problems
 
-            found.extend(rest_api_config_problems(self.rest_api))
+            found.extend(rest_api_config_problems(self.rest_api, deep=deep))
             if found:
                 return found
         tables = self.table_names()

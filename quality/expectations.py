@@ -18,16 +18,26 @@ from pipelines.checks_spec import (
 )
 
 
-def to_expectation(check: CheckSpec) -> Any:
-    """Build the GX expectation for one check (imports GX, so call it only inside a run)."""
+def to_expectation(check: CheckSpec, detailed: bool = False) -> Any:
+    """Build the GX expectation for one check (imports GX, so call it only inside a run).
+
+    ``detailed`` asks for the row-level variant where the fast one is aggregate-only (unique),
+    so a failing check can report which values are duplicated.
+    """
     import great_expectations.expectations as gxe
 
     mostly = {"mostly": check.mostly} if check.mostly is not None else {}
     match check:
         case NotNullCheck():
             return gxe.ExpectColumnValuesToNotBeNull(column=check.column, **mostly)
-        case UniqueCheck():
+        case UniqueCheck() if detailed:
             return gxe.ExpectColumnValuesToBeUnique(column=check.column, **mostly)
+        case UniqueCheck():
+            # A count(distinct) that GX bundles with the other aggregates in one scan; the
+            # row-level ExpectColumnValuesToBeUnique costs two window-function scans.
+            return gxe.ExpectColumnProportionOfUniqueValuesToBeBetween(
+                column=check.column, min_value=check.mostly or 1.0, max_value=1.0
+            )
         case UniqueCombinationCheck():
             return gxe.ExpectCompoundColumnsToBeUnique(column_list=check.columns, **mostly)
         case MatchRegexCheck():

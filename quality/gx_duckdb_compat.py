@@ -99,10 +99,7 @@ def _dialect_name(dialect: Any) -> str:
 
 def release_connections(datasource: Any) -> None:
     """Close every pooled connection a GX SQL datasource opened (both of its engines)."""
-    import gc
-
     engines = [datasource.get_engine(), getattr(datasource.get_execution_engine(), "engine", None)]
     for engine in engines:
         if engine is not None:
             engine.dispose()
-    gc.collect()

@@ -46,25 +46,45 @@ class WarehouseChecker:
         )
 
     def run(self, schema: str, table: str, checks: list[CheckSpec]) -> list[CheckOutcome]:
-        """Validate ``checks`` on ``schema.table``; one outcome per check, in order."""
-        from quality.expectations import to_expectation
+        """Validate ``checks`` on ``schema.table``; one outcome per check, in order.
 
+        The first pass asks only for counts, which GX answers in a few bundled scans. Checks
+        that fail get a second, detailed pass for their sample values.
+        """
         asset_name = f"{schema}__{table}"
         asset = self._datasource.add_table_asset(
             name=asset_name, table_name=table, schema_name=schema
         )
         try:
             batch = asset.add_batch_definition_whole_table("whole_table").get_batch()
-            suite = self._gx.ExpectationSuite(name=asset_name)
-            for index, check in enumerate(checks):
-                expectation = to_expectation(check)
-                expectation.meta = {"sourcegate_index": index}
-                suite.add_expectation(expectation)
-            result = batch.validate(
-                suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20}
-            )
+            outcomes = self._validate(batch, asset_name, table, checks, detailed=False)
+            failed = [i for i, outcome in enumerate(outcomes) if not outcome.passed]
+            if failed:
+                details = self._validate(
+                    batch, asset_name, table, [checks[i] for i in failed], detailed=True
+                )
+                for index, outcome in zip(failed, details, strict=True):
+                    outcomes[index] = outcome
         finally:
             self._datasource.delete_asset(asset_name)
+        return outcomes
+
+    def _validate(
+        self, batch: Any, name: str, table: str, checks: list[CheckSpec], detailed: bool
+    ) -> list[CheckOutcome]:
+        from quality.expectations import to_expectation
+
+        suite = self._gx.ExpectationSuite(name=f"{name}__{'detailed' if detailed else 'counts'}")
+        for index, check in enumerate(checks):
+            expectation = to_expectation(check, detailed=detailed)
+            expectation.meta = {"sourcegate_index": index}
+            suite.add_expectation(expectation)
+        result_format = (
+            {"result_format": "SUMMARY", "partial_unexpected_count": 20}
+            if detailed
+            else {"result_format": "BASIC", "partial_unexpected_count": 0}
+        )
+        result = batch.validate(suite, result_format=result_format)
         # GX groups results by domain, not in suite order: match them back by our index.
         by_index = {res.expectation_config.meta["sourcegate_index"]: res for res in result.results}
         return [_outcome(table, check, by_index[i]) for i, check in enumerate(checks)]

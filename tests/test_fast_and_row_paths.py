@@ -31,7 +31,9 @@ def _write(folder: Path, fmt: str) -> None:
     if fmt == "csv":
         lines = ["id,email,name,amount,visits,ip_address"]
         lines += [
-            f"{r['id']},{r['email']},{r['name'] or ''},{r['amount']},{r['visits']},{r['ip_address']}"
+            ",".join(
+                str(r[k] or "") for k in ("id", "email", "name", "amount", "visits", "ip_address")
+            )
             for r in ROWS
         ]
         (folder / "people_1.csv").write_text("\n".join(lines) + "\n")
