@@ -20,7 +20,7 @@ def run_selected_checks(
 
     spec = source.spec
     selected = {(key.asset_key.path[-1], key.name) for key in context.selected_asset_check_keys}
-    checker = WarehouseChecker(warehouse.connection_string())
+    checker = WarehouseChecker(warehouse.get().sqlalchemy_url())
     try:
         for table, checks in spec.checks.items():
             chosen = [(n, c) for n, c in named_checks(checks) if (table, n) in selected]

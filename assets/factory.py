@@ -12,25 +12,27 @@ from assets.invalid_sources import invalid_source_assets
 from assets.marts.customer_profiles import build_customer_profiles
 from assets.resources import DltLoaderResource, WarehouseResource
 from pipelines.registry import LoadedSource, Registry, load_registry
-from pipelines.warehouse import default_warehouse_path, sources_dir
+from pipelines.warehouse import Warehouse, sources_dir, warehouse_setting
 
 log = logging.getLogger("sourcegate")
 
 
 def build_definitions(
-    sources: Path | None = None, warehouse_path: Path | None = None
+    sources: Path | None = None, warehouse: str | Path | None = None
 ) -> Definitions:
     """Definitions for every valid source; broken files are reported and skipped, never fatal."""
-    warehouse = Path(warehouse_path or default_warehouse_path())
+    target = Warehouse.from_setting(warehouse or warehouse_setting())
     # Structural checks only: dlt's own REST config validation (and the dlt import it needs)
     # runs in `sourcegate validate`, on every PR, and when the source runs.
-    registry = load_registry(sources or sources_dir(), reserved_names={warehouse.stem}, deep=False)
+    registry = load_registry(
+        sources or sources_dir(), reserved_names=target.reserved_source_names(), deep=False
+    )
     for error in registry.errors:
         log.warning("sourcegate: skipped broken source file %s", error)
-    return definitions_from_registry(registry, warehouse)
+    return definitions_from_registry(registry, target)
 
 
-def definitions_from_registry(registry: Registry, warehouse: Path) -> Definitions:
+def definitions_from_registry(registry: Registry, warehouse: Warehouse) -> Definitions:
     """Assets, checks and schedules for the valid sources; broken files as failing assets."""
     enabled = [s for s in registry.sources if s.spec.enabled]
     broken_specs, broken_checks = invalid_source_assets(registry.errors)
@@ -40,9 +42,13 @@ def definitions_from_registry(registry: Registry, warehouse: Path) -> Definition
     )
 
 
-def definitions_for_sources(enabled: list[LoadedSource], warehouse: Path) -> Definitions:
+def definitions_for_sources(
+    enabled: list[LoadedSource], warehouse: Warehouse | str | Path
+) -> Definitions:
     """Assets (with their checks), schedules and resources for ``enabled`` sources."""
-    assets = [build_ingestion_asset(source, warehouse.stem) for source in enabled]
+    if not isinstance(warehouse, Warehouse):
+        warehouse = Warehouse.from_setting(warehouse)
+    assets = [build_ingestion_asset(source, warehouse.catalog) for source in enabled]
     mart = build_customer_profiles(enabled)
     if mart is not None:
         assets.append(mart)
@@ -51,7 +57,8 @@ def definitions_for_sources(enabled: list[LoadedSource], warehouse: Path) -> Def
             name=f"{source.name}_schedule",
             target=AssetSelection.groups(source.name),
             cron_schedule=source.spec.schedule,
-            execution_timezone="UTC",
+            execution_timezone=source.spec.schedule_timezone,
+            tags={"dagster/max_retries": str(source.spec.retries.max_retries)},
             default_status=DefaultScheduleStatus.RUNNING
             if source.spec.stage == "production"
             else DefaultScheduleStatus.STOPPED,
@@ -64,6 +71,6 @@ def definitions_for_sources(enabled: list[LoadedSource], warehouse: Path) -> Def
         schedules=schedules,
         resources={
             "dlt": DltLoaderResource(),
-            "warehouse": WarehouseResource(path=str(warehouse)),
+            "warehouse": WarehouseResource(location=warehouse.url or str(warehouse.path)),
         },
     )

@@ -10,15 +10,18 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
+    Backoff,
     Failure,
     FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
+    RetryPolicy,
     multi_asset,
 )
 
 from assets.resources import WAREHOUSE_POOL, DltLoaderResource, WarehouseResource
-from pipelines.failures import explain_load_failure, redact, secret_values
+from pipelines.failures import explain_load_failure, is_transient, redact, secret_values
+from pipelines.load_recovery import finish_interrupted_load, http_settings
 from pipelines.registry import LoadedSource
 from pipelines.schema_changes import describe_changes, summarize, warehouse_columns
 from pipelines.secrets import MissingSecretError
@@ -75,17 +78,24 @@ def build_ingestion_asset(source: LoadedSource, catalog: str) -> AssetsDefinitio
         check_specs=check_specs_for(source),
         can_subset=True,
         pool=WAREHOUSE_POOL,
+        retry_policy=RetryPolicy(
+            max_retries=spec.retries.max_retries,
+            delay=spec.retries.delay_seconds,
+            backoff=Backoff.EXPONENTIAL,
+        ),
     )
     def load(
         context: AssetExecutionContext, dlt: DltLoaderResource, warehouse: WarehouseResource
     ) -> Iterator[Any]:
         wh = warehouse.get()
-        if context.selected_asset_keys:
-            yield from _load_tables(context, dlt, spec, wh)
-        if context.selected_asset_check_keys:
-            from assets.check_step import run_selected_checks
+        # The pool serializes steps of one instance; the lock also covers separate instances.
+        with wh.writer_lock():
+            if context.selected_asset_keys:
+                yield from _load_tables(context, dlt, spec, wh)
+            if context.selected_asset_check_keys:
+                from assets.check_step import run_selected_checks
 
-            yield from run_selected_checks(context, source, warehouse)
+                yield from run_selected_checks(context, source, warehouse)
 
     return load
 
@@ -94,30 +104,37 @@ def _load_tables(
     context: AssetExecutionContext, dlt: DltLoaderResource, spec: SourceSpec, wh: Warehouse
 ) -> Iterator[MaterializeResult]:
     from assets.translator import SourcegateTranslator
-    from pipelines.builders import build_pipeline, build_source
+    from pipelines.builders import build_pipeline, build_source, files_read_by
 
+    tables = spec.table_names()
     try:
-        dlt_source = build_source(spec, wh)
+        with http_settings(spec):
+            dlt_source = build_source(spec, wh)
+            pipeline = build_pipeline(spec, wh)
+            finished = finish_interrupted_load(pipeline)
+            if finished:
+                context.log.warning(f"{spec.name}: finished a load an earlier run left: {finished}")
+            context.log.info(f"{spec.name}: loading {', '.join(tables)} into {wh}")
+            columns_before = warehouse_columns(pipeline, tables)
+            loaded = list(
+                dlt.run(
+                    context=context,
+                    dlt_source=dlt_source,
+                    dlt_pipeline=pipeline,
+                    dagster_dlt_translator=SourcegateTranslator(spec.name),
+                    schema_contract=spec.schema_contract(),
+                )
+            )
     except MissingSecretError as exc:
         raise Failure(description=str(exc), allow_retries=False) from None
-    pipeline = build_pipeline(spec, wh)
-    tables = spec.table_names()
-    context.log.info(f"{spec.name}: loading {', '.join(tables)} into {wh.path}")
-    columns_before = warehouse_columns(pipeline, tables)
-    events = dlt.run(
-        context=context,
-        dlt_source=dlt_source,
-        dlt_pipeline=pipeline,
-        dagster_dlt_translator=SourcegateTranslator(spec.name),
-        schema_contract=spec.schema_contract(),
-    )
-    try:
-        loaded = list(events)
     except Exception as exc:
         reason = explain_load_failure(exc, spec)
         # The full trace helps engineers, but only redacted: URLs and errors can carry secrets.
         context.log.error(redact(traceback.format_exc(), secret_values(spec)))
-        raise Failure(description=f"{spec.name}: load failed: {reason}") from None
+        # Retrying a contract violation or a bad token only repeats the failure.
+        raise Failure(
+            description=f"{spec.name}: load failed: {reason}", allow_retries=is_transient(exc)
+        ) from None
     changes = describe_changes(columns_before, warehouse_columns(pipeline, tables))
     for event in loaded:
         table = event.asset_key.path[-1]
@@ -127,6 +144,9 @@ def _load_tables(
         metadata.setdefault("rows_loaded", MetadataValue.int(0))
         metadata["schema_changes"] = MetadataValue.json(changes.get(table, {}))
         metadata["schema_change_summary"] = MetadataValue.text(summarize(changes.get(table, {})))
+        files_read = files_read_by(dlt_source)
+        if files_read is not None:
+            metadata["files_read"] = MetadataValue.json(files_read)
         yield MaterializeResult(asset_key=event.asset_key, metadata=metadata)
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from dagster import ConfigurableResource
 
-from pipelines.warehouse import Warehouse, default_warehouse_path
+from pipelines.warehouse import Warehouse, warehouse_setting
 
 # DuckDB allows one writer process; every step touching the warehouse queues on this pool,
 # which dagster.yaml limits to 1 (dagster#26848).
@@ -29,14 +28,10 @@ class DltLoaderResource(ConfigurableResource):
 
 
 class WarehouseResource(ConfigurableResource):
-    """The DuckDB warehouse file; defaults to `$SOURCEGATE_WAREHOUSE` or the repo's warehouse/."""
+    """The warehouse: a DuckDB file path or a PostgreSQL URL (`$SOURCEGATE_WAREHOUSE`)."""
 
-    path: str = str(default_warehouse_path())
+    location: str = warehouse_setting()
 
     def get(self) -> Warehouse:
         """The warehouse as the pipelines package sees it."""
-        return Warehouse(Path(self.path))
-
-    def connection_string(self) -> str:
-        """SQLAlchemy URL for GX."""
-        return f"duckdb:///{Path(self.path).resolve()}"
+        return Warehouse.from_setting(self.location)

@@ -1,8 +1,9 @@
 """JSON records as Arrow: how nested data lands, the same way for every source kind.
 
 Nested objects become `parent__child` columns (dlt's own naming for nested fields); lists land
-as JSON columns. Pages of API records are converted to Arrow tables before dlt sees them,
-which is several times faster than dlt's row-by-row normalizer.
+as JSON text columns, which every destination can store (PostgreSQL's loader cannot take Arrow
+list columns) and DuckDB's `->>` operators read directly. Pages of API records are converted
+to Arrow tables before dlt sees them, several times faster than dlt's row-by-row normalizer.
 """
 
 from __future__ import annotations
@@ -15,13 +16,30 @@ NESTING_SEPARATOR = "__"
 
 
 def flatten_structs(table: Any) -> Any:
-    """Flatten struct columns (recursively) into `parent__child` columns; lists are kept."""
+    """Flatten struct columns (recursively) into `parent__child` columns; lists become JSON."""
     import pyarrow.types as pat
 
     while any(pat.is_struct(field.type) for field in table.schema):
         table = table.flatten()
     names = [name.replace(".", NESTING_SEPARATOR) for name in table.column_names]
-    return table.rename_columns(names) if names != table.column_names else table
+    if names != table.column_names:
+        table = table.rename_columns(names)
+    for index, field in enumerate(table.schema):
+        if pat.is_list(field.type) or pat.is_large_list(field.type) or pat.is_map(field.type):
+            table = table.set_column(index, field.name, _as_json_text(table.column(index)))
+    return table
+
+
+def _as_json_text(column: Any) -> Any:
+    import json
+
+    import pyarrow as pa
+
+    values = column.to_pylist()
+    return pa.array(
+        [None if v is None else json.dumps(v, default=str, ensure_ascii=False) for v in values],
+        pa.string(),
+    )
 
 
 def records_to_arrow(records: list[dict[str, Any]]) -> Any | None:

@@ -34,8 +34,10 @@ def build_source(
         from pipelines.file_reader import files_resource
 
         # The file readers apply PII themselves (in SQL on the fast path).
-        resources = [files_resource(spec.files, root, spec.pii, salt)]
-        return dlt.source(name=spec.name)(lambda: resources)()
+        resource, files_read = files_resource(spec.files, root, spec.pii, salt)
+        source = dlt.source(name=spec.name)(lambda: [resource])()
+        source.sourcegate_files_read = files_read
+        return source
     if spec.kind == "sql_database":
         source = _sql_source(spec)
     else:
@@ -51,6 +53,11 @@ def build_source(
             resource.add_step(RecordsToArrow())
     _attach_pii(source, spec, salt)
     return source
+
+
+def files_read_by(source: Any) -> list[str] | None:
+    """The files a files source opened during its run (None for other kinds)."""
+    return getattr(source, "sourcegate_files_read", None)
 
 
 def build_pipeline(spec: SourceSpec, warehouse: Warehouse, prefix: str = "sourcegate") -> Any:

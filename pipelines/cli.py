@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines.errors import SourceError
-from pipelines.warehouse import default_warehouse_path, sources_dir
+from pipelines.warehouse import configured_warehouse, sources_dir
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,7 +74,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         for path in missing:
             print(f"{path}: no such file or folder", file=sys.stderr)
         return 2
-    registry = load_registry(paths, reserved_names={default_warehouse_path().stem})
+    registry = load_registry(paths, reserved_names=configured_warehouse().reserved_source_names())
     for finding in sorted(
         [*registry.errors, *registry.warnings], key=lambda e: (str(e.file), e.line)
     ):

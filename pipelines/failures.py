@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from pipelines.contract_errors import explain_contract_violation
 from pipelines.spec import SourceSpec
 
 _URL_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*?(?=:?\s|:?$|['\"])")
+_HTML_TITLE = re.compile(r"<title[^>]*>([^<]*)</title>", re.IGNORECASE)
 _HTTP_HINTS = {
     401: "the API rejected the credentials; check {secrets}",
     403: "the credentials are valid but lack permission for this endpoint; check {secrets}",
@@ -25,6 +27,9 @@ def explain_load_failure(exc: BaseException, spec: SourceSpec) -> str:
     for error in _chain(exc):
         if type(error).__name__ == "DataValidationError" and hasattr(error, "schema_entity"):
             return redact(explain_contract_violation(error), secret_values(spec))
+        # requests raises its own JSONDecodeError (json's or simplejson's, by what is installed)
+        if type(error).__name__ == "JSONDecodeError" and hasattr(error, "doc"):
+            return redact(_explain_bad_json(error), secret_values(spec))
         response = getattr(error, "response", None)
         status = getattr(response, "status_code", None)
         if isinstance(status, int):
@@ -39,6 +44,21 @@ def explain_load_failure(exc: BaseException, spec: SourceSpec) -> str:
     detail = str(innermost).strip().splitlines()[0] if str(innermost).strip() else ""
     text = f"{type(innermost).__name__}: {detail}" if detail else type(innermost).__name__
     return redact(text, secret_values(spec))
+
+
+def _explain_bad_json(error: Any) -> str:
+    body = (error.doc or "").lstrip()
+    if body[:1] == "<":
+        title = _HTML_TITLE.search(body)
+        shown = f" (title: {title.group(1).strip()[:80]})" if title else ""
+        return (
+            f"the API answered with an HTML page instead of JSON{shown}; the service may be "
+            "down for maintenance, or base_url may point at a web page instead of the API"
+        )
+    return (
+        f"the API answered page data that is not valid JSON ({error.msg} at character "
+        f"{error.pos}); it may have been cut off, try again, or report it to the API provider"
+    )
 
 
 def redact(text: str, secret_values: Iterable[str]) -> str:
@@ -62,3 +82,25 @@ def _chain(exc: BaseException) -> Iterable[BaseException]:
         seen.add(id(current))
         yield current
         current = getattr(current, "exception", None) or current.__cause__ or current.__context__
+
+
+_TRANSIENT = (
+    "ConnectionError",
+    "Timeout",
+    "ReadTimeout",
+    "ConnectTimeout",
+    "ChunkedEncodingError",
+    "DestinationConnectionError",
+    "DestinationTransientException",
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: network trouble, 5xx or 429 after dlt's own retries, a busy destination."""
+    for error in _chain(exc):
+        status = getattr(getattr(error, "response", None), "status_code", None)
+        if isinstance(status, int):
+            return status >= 500 or status == 429
+        if type(error).__name__ in _TRANSIENT:
+            return True
+    return False

@@ -53,18 +53,18 @@ def duckdb_batches(path: str, files: FilesSpec, pii: PiiRules, salt: bytes) -> I
     dropped = pii.columns_for(files.table, "drop")
     reader = _DUCKDB_READERS[files.format].format(path="$path", delimiter="$delimiter")
     with duckdb.connect() as con:
-        present = [
-            row[0]
-            for row in con.execute(
-                f"describe select * from {reader}", _params(path, files)
-            ).fetchall()
-        ]
+        described = con.execute(f"describe select * from {reader}", _params(path, files))
         projection = []
-        for column in present:
+        for column, column_type, *_ in described.fetchall():
             if column in dropped:
                 continue
             quoted = '"' + column.replace('"', '""') + '"'
-            projection.append(f"{hash_sql(column)} as {quoted}" if column in hashed else quoted)
+            if column in hashed:
+                projection.append(f"{hash_sql(column)} as {quoted}")
+            elif column_type.endswith("[]") or column_type.startswith("MAP"):
+                projection.append(f"to_json({quoted})::varchar as {quoted}")  # lists as JSON text
+            else:
+                projection.append(quoted)
         params = _params(path, files) | (hash_sql_parameters(salt) if hashed else {})
         relation = con.execute(f"select {', '.join(projection)} from {reader}", params)
         for batch in relation.to_arrow_reader(BATCH_ROWS):
@@ -97,8 +97,12 @@ def pyarrow_batches(file_obj: Any, files: FilesSpec) -> Iterator[Any]:
         yield flatten_structs(_as_table(batch))
 
 
-def files_resource(files: FilesSpec, root: Path, pii: PiiRules, salt: bytes) -> Any:
+def files_resource(
+    files: FilesSpec, root: Path, pii: PiiRules, salt: bytes
+) -> tuple[Any, list[str]]:
     """A dlt resource listing the matching files and yielding their rows, PII applied.
+
+    Also returns the list the resource appends each file name to as it reads it.
 
     Every row carries `_source_file`; when one key appears in several files of a load, the file
     whose name sorts last wins (exports are date-stamped, so that is the newest).
@@ -109,6 +113,11 @@ def files_resource(files: FilesSpec, root: Path, pii: PiiRules, salt: bytes) -> 
     listing = filesystem(
         bucket_url=resolve_bucket_url(files.bucket_url, root), file_glob=files.file_glob
     )
+    if files.effective_write_disposition != "replace":
+        # Only files that are new or changed since the last successful load are read. dlt keeps
+        # the cursor in the same load package as the data, so it never moves past lost data.
+        listing.apply_hints(incremental=dlt.sources.incremental("modification_date"))
+    files_read: list[str] = []
     hashed = pii.columns_for(files.table, "hash")
     dropped = pii.columns_for(files.table, "drop")
 
@@ -116,6 +125,7 @@ def files_resource(files: FilesSpec, root: Path, pii: PiiRules, salt: bytes) -> 
     def read_files(file_items: list[Any]) -> Iterator[Any]:
         remote_pii = arrow_transform(hashed, dropped, salt)
         for item in sorted(file_items, key=lambda f: f["file_name"]):
+            files_read.append(item["file_name"])
             path = local_path(item["file_url"])
             if path is not None:
                 batches = prefetch(duckdb_batches(path, files, pii, salt))
@@ -128,7 +138,7 @@ def files_resource(files: FilesSpec, root: Path, pii: PiiRules, salt: bytes) -> 
         read_files if files.reader == "fast" else _row_reader(files, hashed, dropped, salt)
     )
     _apply_file_hints(resource, files)
-    return resource
+    return resource, files_read
 
 
 def _open_remote(item: Any, files: FilesSpec) -> Iterator[Any]:

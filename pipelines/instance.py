@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from pathlib import Path
@@ -12,16 +13,27 @@ DEFAULT_DAGSTER_HOME = PROJECT_ROOT / ".dagster"
 
 
 def ensure_dagster_home() -> Path:
-    """Point DAGSTER_HOME at `.dagster/` (unless set) and give it the repo's dagster.yaml."""
-    home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME).resolve()
+    """Point DAGSTER_HOME at `.dagster/` (unless set), give it a dagster.yaml, create storage.
+
+    The repo-local home always mirrors the repo's dagster.yaml; a DAGSTER_HOME set by the
+    deployment keeps its own configuration (for example PostgreSQL storage). Storage is created
+    under a file lock: two commands starting at once on a new SQLite instance would otherwise
+    both try to create its tables.
+    """
+    configured = os.environ.get("DAGSTER_HOME")
+    home = Path(configured or DEFAULT_DAGSTER_HOME).resolve()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
     config = home / "dagster.yaml"
     repo_config = PROJECT_ROOT / "dagster.yaml"
-    if (
-        repo_config.exists()
-        and home != PROJECT_ROOT
-        and (not config.exists() or config.read_bytes() != repo_config.read_bytes())
-    ):
-        shutil.copyfile(repo_config, config)
+    with (home / ".sourcegate-init.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        mirror = (
+            not configured and config.exists() and config.read_bytes() != repo_config.read_bytes()
+        )
+        if repo_config.exists() and (not config.exists() or mirror):
+            shutil.copyfile(repo_config, config)
+        from dagster import DagsterInstance
+
+        DagsterInstance.get().dispose()  # creates (or migrates) storage once, under the lock
     return home

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from pipelines.checks_spec import named_checks
 from pipelines.pii import load_salt
 from pipelines.registry import LoadedSource
-from pipelines.warehouse import Warehouse, default_warehouse_path
+from pipelines.warehouse import Warehouse, configured_warehouse
 
 SAMPLE_ROWS = 5
 SMALL_SET = 10
@@ -22,7 +22,7 @@ def preview_source(source: LoadedSource, limit: int, out: TextIO) -> int:
     from pipelines.builders import build_pipeline, build_source
 
     spec = source.spec
-    real = Warehouse(default_warehouse_path())
+    real = configured_warehouse()
     with tempfile.TemporaryDirectory(prefix="sourcegate-preview-") as tmp:
         scratch = Warehouse(Path(tmp) / "preview.duckdb")
         # Hash like the real warehouse does, without creating anything beside it.
@@ -106,7 +106,7 @@ def _run_checks(
     wanted = {t: c for t, c in spec.checks.items() if tables.get(t, {}).get("count")}
     if not wanted:
         return {}
-    checker = WarehouseChecker(f"duckdb:///{scratch.path}")
+    checker = WarehouseChecker(scratch.sqlalchemy_url())
     try:
         return {
             table: list(

@@ -11,7 +11,7 @@ from typing import Any
 
 from pipelines.registry import LoadedSource, load_registry
 from pipelines.secrets import MissingSecretError, missing_secrets
-from pipelines.warehouse import default_warehouse_path
+from pipelines.warehouse import Warehouse, configured_warehouse
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
@@ -48,8 +48,8 @@ class SourceOutcome:
 def run_sources(names: list[str], sources: Path, out: Any = None) -> int:
     """Run the named (or all enabled) sources; return the process exit code."""
     out = out or sys.stdout
-    warehouse = default_warehouse_path()
-    registry = load_registry(sources, reserved_names={warehouse.stem})
+    warehouse = configured_warehouse()
+    registry = load_registry(sources, reserved_names=warehouse.reserved_source_names())
     for error in registry.errors:
         print(f"skipped broken file {error}", file=out)
     chosen, unknown = _choose(registry.sources, names)
@@ -104,7 +104,7 @@ def _choose(sources: list[LoadedSource], names: list[str]) -> tuple[list[LoadedS
 
 def _materialize(
     sources: list[LoadedSource],
-    warehouse: Path,
+    warehouse: Warehouse,
     selection: list[Any] | None = None,
     label: str | None = None,
 ) -> SourceOutcome:
@@ -156,7 +156,7 @@ def _materialize(
 
 
 def _run_marts(
-    chosen: list[LoadedSource], outcomes: list[SourceOutcome], warehouse: Path, out: Any
+    chosen: list[LoadedSource], outcomes: list[SourceOutcome], warehouse: Warehouse, out: Any
 ) -> SourceOutcome | None:
     """Rebuild customer_profiles after its sources, unless a blocking check stopped one."""
     from assets.marts.customer_profiles import MART_KEY, REQUIRED_SOURCES

@@ -116,6 +116,32 @@ class PiiRules(_Strict):
         return [col for tbl, col in (v.split(".") for v in getattr(self, rule)) if tbl == table]
 
 
+class RetrySpec(_Strict):
+    """How Dagster retries a failed load of this source (step retries, then run retries)."""
+
+    max_retries: int = Field(default=2, ge=0, le=10)
+    delay_seconds: float = Field(default=30, ge=0, le=3600)
+
+
+class HttpSpec(_Strict):
+    """REST only: dlt's request settings for this source (dlt's defaults when left out)."""
+
+    timeout_seconds: float | None = Field(default=None, gt=0, le=600)
+    max_attempts: int | None = Field(default=None, ge=1, le=20)
+    backoff_factor: float | None = Field(default=None, ge=0, le=60)
+    max_retry_delay_seconds: float | None = Field(default=None, ge=0, le=3600)
+
+    def as_dlt_runtime(self) -> dict[str, str]:
+        """The `RUNTIME__REQUEST_*` settings dlt's HTTP client reads."""
+        mapping = {
+            "REQUEST_TIMEOUT": self.timeout_seconds,
+            "REQUEST_MAX_ATTEMPTS": self.max_attempts,
+            "REQUEST_BACKOFF_FACTOR": self.backoff_factor,
+            "REQUEST_MAX_RETRY_DELAY": self.max_retry_delay_seconds,
+        }
+        return {f"RUNTIME__{k}": str(v) for k, v in mapping.items() if v is not None}
+
+
 class ContractSpec(_Strict):
     tables: ContractMode = "evolve"
     columns: ContractMode = "evolve"
@@ -132,6 +158,9 @@ class SourceSpec(_Strict):
     purpose: str | None = None
     stage: Literal["pilot", "production"] = "pilot"
     schedule: str | None = Field(default=None, description="Cron in UTC; omit for manual runs.")
+    schedule_timezone: str = Field(default="UTC", description="IANA name, e.g. Europe/Berlin.")
+    retries: RetrySpec = Field(default_factory=RetrySpec)
+    http: HttpSpec = Field(default_factory=HttpSpec)
     freshness_hours: float | None = Field(default=None, gt=0)
     enabled: bool = True
     max_concurrent_requests: int = Field(
@@ -165,6 +194,20 @@ class SourceSpec(_Strict):
                 f"{value!r} is not an owner; write an email (ana@example.com) or team:<slug> "
                 "(team:marketing-ops)"
             )
+        return value
+
+    @field_validator("schedule_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"schedule_timezone {value!r} is not a time zone name; "
+                "use e.g. UTC or Europe/Berlin"
+            ) from None
         return value
 
     @field_validator("schedule")

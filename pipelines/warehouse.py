@@ -1,16 +1,27 @@
-"""Where data lands: the DuckDB warehouse file, its catalog name, and the dlt destination."""
+"""Where data lands: a DuckDB file by default, or PostgreSQL with one setting.
+
+`SOURCEGATE_WAREHOUSE` is either a path to a DuckDB file (default
+`warehouse/marketing.duckdb`) or a PostgreSQL URL (`postgresql://user:pass@host:5432/db`).
+Each source lands in the schema named after it, in either case.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 WAREHOUSE_ENV = "SOURCEGATE_WAREHOUSE"
 SOURCES_ENV = "SOURCEGATE_SOURCES"
 DEFAULT_WAREHOUSE = Path("warehouse") / "marketing.duckdb"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg2://")
 
 
 def sources_dir() -> Path:
@@ -18,43 +29,141 @@ def sources_dir() -> Path:
     return Path(os.environ.get(SOURCES_ENV) or PROJECT_ROOT / "sources")
 
 
-def default_warehouse_path() -> Path:
-    """`$SOURCEGATE_WAREHOUSE`, or `warehouse/marketing.duckdb` in the repo."""
-    configured = os.environ.get(WAREHOUSE_ENV)
-    if configured:
-        return Path(configured).expanduser().resolve()
-    return PROJECT_ROOT / DEFAULT_WAREHOUSE
+def warehouse_setting() -> str:
+    """`$SOURCEGATE_WAREHOUSE`, or the default DuckDB file in the repo."""
+    return os.environ.get(WAREHOUSE_ENV) or str(PROJECT_ROOT / DEFAULT_WAREHOUSE)
+
+
+def configured_warehouse() -> Warehouse:
+    """The warehouse `$SOURCEGATE_WAREHOUSE` points at."""
+    return Warehouse.from_setting(warehouse_setting())
 
 
 @dataclass(frozen=True)
 class Warehouse:
-    """A DuckDB warehouse file. Each source lands in the schema named after it."""
+    """A DuckDB file (``path``) or a PostgreSQL database (``url``)."""
 
-    path: Path
+    path: Path | None = None
+    url: str | None = None
+
+    @classmethod
+    def from_setting(cls, setting: str | Path) -> Warehouse:
+        """Build from `$SOURCEGATE_WAREHOUSE`-style text: a URL or a file path."""
+        text = str(setting)
+        if text.startswith(_POSTGRES_SCHEMES):
+            return cls(url=text)
+        return cls(path=Path(text).expanduser().resolve())
+
+    @property
+    def kind(self) -> str:
+        """`duckdb` or `postgres`."""
+        return "postgres" if self.url else "duckdb"
 
     @property
     def catalog(self) -> str:
-        """DuckDB names the attached database after the file stem."""
+        """The database name: DuckDB names the attached file after its stem."""
+        if self.url:
+            return urlsplit(self.url).path.lstrip("/") or "postgres"
         return self.path.stem
 
     @property
     def state_dir(self) -> Path:
-        """Local dlt working folders, kept beside the warehouse they belong to."""
-        return self.path.parent / f".{self.path.stem}_dlt"
+        """Local dlt working folders and the fallback PII salt, per warehouse."""
+        if self.path is not None:
+            return self.path.parent / f".{self.path.stem}_dlt"
+        digest = hashlib.sha256(self._safe_url().encode()).hexdigest()[:12]
+        return PROJECT_ROOT / ".warehouse_state" / f"{self.catalog}_{digest}"
 
     def table_name(self, source: str, table: str) -> str:
         """The fully qualified name, as shown in Dagster's `dagster/table_name`."""
         return f"{self.catalog}.{source}.{table}"
 
     def destination(self) -> Any:
-        """A dlt duckdb destination writing to this file."""
+        """The dlt destination writing to this warehouse."""
+        if self.url:
+            from dlt.destinations import postgres
+
+            return postgres(credentials=self.url.replace("postgresql+psycopg2://", "postgresql://"))
         from dlt.destinations import duckdb
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return duckdb(credentials=str(self.path))
 
+    def sqlalchemy_url(self) -> str:
+        """The SQLAlchemy URL GX and the marts connect with."""
+        if self.url:
+            rest = self.url.split("://", 1)[1]
+            return f"postgresql+psycopg2://{rest}"
+        return f"duckdb:///{self.path}"
+
     def connect(self, read_only: bool = True) -> Any:
-        """A DuckDB connection to the warehouse file."""
+        """A DuckDB connection to the warehouse file (DuckDB warehouses only)."""
         import duckdb
 
+        if self.path is None:
+            raise TypeError("connect() is for DuckDB warehouses; use sqlalchemy_url() for others")
         return duckdb.connect(str(self.path), read_only=read_only)
+
+    def reserved_source_names(self) -> set[str]:
+        """Source names that would clash with the DuckDB catalog ("Ambiguous reference")."""
+        return {self.catalog} if self.kind == "duckdb" else set()
+
+    def query(self, sql: str) -> list[tuple]:
+        """Run one read query and return its rows."""
+        if self.path is not None:
+            with self.connect(read_only=False) as con:
+                return con.execute(sql).fetchall()
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(self.sqlalchemy_url())
+        try:
+            with engine.connect() as con:
+                return [tuple(row) for row in con.execute(sa.text(sql))]
+        finally:
+            engine.dispose()
+
+    def execute_transaction(self, statements: list[str]) -> None:
+        """Run ``statements`` in one transaction: all of them take effect, or none."""
+        if self.path is not None:
+            with self.connect(read_only=False) as con:
+                con.execute("begin")
+                for statement in statements:
+                    con.execute(statement)
+                con.execute("commit")
+            return
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(self.sqlalchemy_url())
+        try:
+            with engine.begin() as con:
+                for statement in statements:
+                    con.execute(sa.text(statement))
+        finally:
+            engine.dispose()
+
+    @contextlib.contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the warehouse's write lock across processes (DuckDB allows one writer process).
+
+        The Dagster pool already serializes steps; this lock also covers runs that do not share
+        an instance, such as two `sourcegate run` commands started at once. A no-op for
+        PostgreSQL, which handles concurrent writers itself.
+        """
+        if self.path is None:
+            yield
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with (self.path.parent / f".{self.path.name}.lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _safe_url(self) -> str:
+        parts = urlsplit(self.url or "")
+        host = parts.hostname or ""
+        return f"{host}:{parts.port or 5432}/{self.catalog}"
+
+    def __str__(self) -> str:
+        return str(self.path) if self.path is not None else f"postgresql://{self._safe_url()}"

@@ -64,7 +64,11 @@ def _make_handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             elif request.headers.get("authorization") != f"Bearer {api.token}":
                 status, headers, body = json_response(401, {"message": "invalid token"})
             else:
-                status, headers, body = handler(request)
+                answer = handler(request)
+                if answer is None:  # a connection reset: hang up without answering
+                    self.close_connection = True
+                    return
+                status, headers, body = answer
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)
@@ -240,3 +244,49 @@ def events(count: int) -> list[dict[str, Any]]:
         }
         for i in range(count)
     ]
+
+
+def faulty_paged_api(
+    token: str, records: list[dict[str, Any]], per_page: int, faults: dict[tuple[int, int], str]
+) -> FakeApi:
+    """A paged API that injects ``faults[(page, attempt)]`` (attempts count from 1).
+
+    Faults: `429` (Retry-After: 1), `500`, `503`, `timeout` (answers after 1.5 s), `reset`
+    (hangs up), `bad_json`, `html` (a 200 maintenance page), `401`, and `retype` (the page's
+    `amount` values arrive as text instead of numbers).
+    """
+    import time
+
+    api = FakeApi(token=token)
+    attempts: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def list_events(request: Request):
+        page = int(request.query.get("page", 1))
+        with lock:
+            attempts[page] = attempts.get(page, 0) + 1
+            fault = faults.get((page, attempts[page]))
+        chunk = [dict(r) for r in records[(page - 1) * per_page : page * per_page]]
+        total_pages = -(-len(records) // per_page)
+        if fault == "429":
+            return json_response(429, {"message": "slow down"}, {"Retry-After": "1"})
+        if fault in ("500", "503"):
+            return json_response(int(fault), {"message": "upstream trouble"})
+        if fault == "401":
+            return json_response(401, {"message": "token expired"})
+        if fault == "timeout":
+            time.sleep(1.5)
+        if fault == "reset":
+            return None
+        if fault == "bad_json":
+            return 200, {"Content-Type": "application/json"}, b'{"data": [{"id": 1,'
+        if fault == "html":
+            page_html = b"<html><head><title>Down for maintenance</title></head><body>Soon</body>"
+            return 200, {"Content-Type": "text/html"}, page_html
+        if fault == "retype":
+            for row in chunk:
+                row["amount"] = f"{row['amount']:.2f} EUR"
+        return json_response(200, {"data": chunk, "page": page, "total_pages": total_pages})
+
+    api.routes["/v1/events"] = list_events
+    return api

@@ -48,7 +48,7 @@ def test_customer_profiles_joins_contacts_and_orders(
     assert got == expected
     both = query(
         "select count(*) from marts.customer_profiles "
-        "where sources_seen = ['crm_contacts', 'webshop_orders']"
+        "where sources_seen = ['crm_contacts', 'webshop_orders']::varchar[]"
     )[0][0]
     assert 0 < both < 400
     assert outcome.checks[("marts", "customer_profiles", "unique__email_hash")].passed

@@ -81,30 +81,32 @@ def build_customer_profiles(sources: list[LoadedSource]) -> AssetsDefinition | N
         & AutomationCondition.all_deps_blocking_checks_passed(),
     )
     def customer_profiles(context: AssetExecutionContext, warehouse: WarehouseResource):
-        with warehouse.get().connect(read_only=False) as con:
-            present = {
-                (schema, table)
-                for schema, table in con.execute(
-                    "select table_schema, table_name from information_schema.tables"
-                ).fetchall()
-            }
+        target = warehouse.get()
+        with target.writer_lock():
+            present = set(
+                target.query("select table_schema, table_name from information_schema.tables")
+            )
             usable = [c for c in columns if (c.source, c.table) in present]
             skipped = sorted({c.source for c in columns} - {c.source for c in usable})
             if skipped:
                 context.log.info(f"not loaded yet, left out: {', '.join(skipped)}")
-            con.execute("begin")
-            con.execute("create schema if not exists marts")
-            con.execute(render_sql(usable))
-            con.execute("commit")
-            rows, distinct = con.execute(
+            # Rebuilt in one transaction: readers see the old table or the new one, never half.
+            target.execute_transaction(
+                [
+                    "create schema if not exists marts",
+                    "drop table if exists marts.customer_profiles",
+                    render_sql(usable),
+                ]
+            )
+            ((rows, distinct),) = target.query(
                 "select count(*), count(distinct email_hash) from marts.customer_profiles"
-            ).fetchone()
+            )
         yield MaterializeResult(
             metadata={
                 "dagster/row_count": MetadataValue.int(rows),
                 "sources_used": MetadataValue.json([c.source for c in usable]),
                 "dagster/table_name": MetadataValue.text(
-                    f"{warehouse.get().catalog}.marts.customer_profiles"
+                    f"{target.catalog}.marts.customer_profiles"
                 ),
             }
         )

@@ -1,7 +1,8 @@
 -- One row per hashed email: when we first saw the person, their orders, and where we saw them.
 -- The `seen` block is filled in at run time: one `select <hashed email>, <source>` per source
 -- that declares a hashed email column and has loaded its table.
-create or replace table marts.customer_profiles as
+-- Portable SQL: it runs unchanged on DuckDB and PostgreSQL.
+create table marts.customer_profiles as
 with seen as (
     {email_sources}
 ),
@@ -9,7 +10,7 @@ contacts as (
     select email as email_hash, min(created_at) as first_contact_at
     from crm_contacts.contacts
     where email is not null
-    group by 1
+    group by email
 ),
 orders as (
     select
@@ -20,17 +21,18 @@ orders as (
         coalesce(sum(total_amount) filter (where status in ('paid', 'shipped')), 0) as revenue
     from webshop_orders.orders
     where customer_email is not null
-    group by 1
+    group by customer_email
 )
 select
     seen.email_hash,
     least(contacts.first_contact_at, orders.first_order_at) as first_seen_at,
     orders.last_order_at,
     coalesce(orders.order_count, 0) as order_count,
-    round(coalesce(orders.revenue, 0), 2) as revenue,
-    list(distinct seen.source order by seen.source) as sources_seen
+    cast(round(cast(coalesce(orders.revenue, 0) as numeric), 2) as double precision) as revenue,
+    array_agg(distinct seen.source order by seen.source) as sources_seen
 from seen
-left join contacts using (email_hash)
-left join orders using (email_hash)
-group by all
+left join contacts on contacts.email_hash = seen.email_hash
+left join orders on orders.email_hash = seen.email_hash
+group by seen.email_hash, contacts.first_contact_at, orders.first_order_at, orders.last_order_at,
+    orders.order_count, orders.revenue
 order by seen.email_hash

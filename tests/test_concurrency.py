@@ -1,0 +1,43 @@
+"""Two runs started at once against one DuckDB warehouse both succeed, one after the other."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.dagster
+
+
+def test_two_cli_runs_at_once_share_the_warehouse_without_lock_errors(
+    repo: Path, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "SOURCEGATE_WAREHOUSE": str(tmp_path / "wh" / "marketing.duckdb"),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "SOURCEGATE_PII_SALT": "concurrency",
+    }
+    env.pop("HUBSPOT_TOKEN", None)
+    env.pop("STRIPE_API_KEY", None)
+    command = [str(repo / ".venv/bin/sourcegate"), "run", "crm_contacts", "webshop_orders"]
+    first = subprocess.Popen(
+        command, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    second = subprocess.Popen(
+        command, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    outputs = [p.communicate(timeout=600)[0] for p in (first, second)]
+    for proc, output in zip((first, second), outputs, strict=True):
+        assert proc.returncode == 0, output
+        assert "lock" not in output.lower(), output
+        mart = [line.split() for line in output.splitlines() if line.startswith("marts ")]
+        assert mart and mart[0][:2] == ["marts", "customer_profiles"]  # built while others wrote
+    import duckdb
+
+    with duckdb.connect(env["SOURCEGATE_WAREHOUSE"], read_only=True) as con:
+        assert con.sql("select count(*) from crm_contacts.contacts").fetchone() == (400,)
+        assert con.sql("select count(*) from webshop_orders.orders").fetchone() == (900,)
+        assert con.sql("select count(*) from marts.customer_profiles").fetchone() == (400,)
