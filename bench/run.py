@@ -90,20 +90,21 @@ def case(name: str, *args: object, env: dict[str, str] | None = None) -> Sample:
 
 def whole(cmd: list[str], env: dict[str, str] | None = None) -> Sample:
     """Time a whole process from outside; peak RSS from its own rusage (os.wait4)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) not in (0,):
-        raise RuntimeError(
-            f"{' '.join(cmd)} exited {status}: {proc.stderr.read().decode()[-2000:]}"
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: nobody reads it while waiting
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
         )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            message = errors.read().decode()[-2000:]
+            raise RuntimeError(f"{' '.join(cmd)} exited {status}: {message}")
     return Sample(seconds, usage.ru_maxrss / 1024)
 
 

@@ -23,14 +23,21 @@ def test_two_cli_runs_at_once_share_the_warehouse_without_lock_errors(
     env.pop("HUBSPOT_TOKEN", None)
     env.pop("STRIPE_API_KEY", None)
     command = [str(repo / ".venv/bin/sourcegate"), "run", "crm_contacts", "webshop_orders"]
-    first = subprocess.Popen(
-        command, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    second = subprocess.Popen(
-        command, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    outputs = [p.communicate(timeout=600)[0] for p in (first, second)]
-    for proc, output in zip((first, second), outputs, strict=True):
+    # Output goes to files, not pipes: a run blocked on a full pipe while holding the warehouse
+    # lock would stall the other run waiting for that lock.
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    procs = []
+    for log in logs:
+        with log.open("w") as handle:
+            procs.append(
+                subprocess.Popen(
+                    command, cwd=repo, env=env, stdout=handle, stderr=subprocess.STDOUT
+                )
+            )
+    for proc in procs:
+        proc.wait(timeout=600)
+    for proc, log in zip(procs, logs, strict=True):
+        output = log.read_text()
         assert proc.returncode == 0, output
         assert "lock" not in output.lower(), output
         mart = [line.split() for line in output.splitlines() if line.startswith("marts ")]
