@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,18 @@ def warehouse_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SOURCEGATE_WAREHOUSE", str(path))
     monkeypatch.setenv("SOURCEGATE_PII_SALT", "test-salt")
     return path
+
+
+def isolated_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """Environment for a `sourcegate` subprocess: its own warehouse and Dagster instance,
+    and no API tokens from the caller's environment."""
+    env = {k: v for k, v in os.environ.items() if k not in ("HUBSPOT_TOKEN", "STRIPE_API_KEY")}
+    env.update(
+        SOURCEGATE_WAREHOUSE=str(tmp_path / "wh" / "marketing.duckdb"),
+        DAGSTER_HOME=str(tmp_path / "dagster_home"),
+        **extra,
+    )
+    return env
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import isolated_env
 from tests.spec.invalid_specs import VALID
 
 
@@ -50,11 +51,7 @@ def test_validate_prints_file_line_message_and_exits_1(repo: Path, tmp_path: Pat
 def test_run_loads_everything_runnable_skips_missing_tokens_and_records_in_dagster(
     repo: Path, tmp_path: Path
 ) -> None:
-    env = {
-        "SOURCEGATE_WAREHOUSE": str(tmp_path / "wh" / "marketing.duckdb"),
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-        "SOURCEGATE_PII_SALT": "cli-salt",
-    }
+    env = isolated_env(tmp_path, SOURCEGATE_PII_SALT="cli-salt")
     done = _sourcegate(repo, "run", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
@@ -75,7 +72,7 @@ def test_run_loads_everything_runnable_skips_missing_tokens_and_records_in_dagst
     )
     check = subprocess.run(
         [str(repo / ".venv/bin/python"), "-c", code],
-        env={**os.environ, **env},
+        env=env,
         capture_output=True,
         text=True,
         check=True,
@@ -97,10 +94,7 @@ def test_run_exits_1_when_an_error_check_fails(
         writer.writerows(rows)
     spec = sources_copy / "crm_contacts.yaml"
     spec.write_text(spec.read_text().replace("bucket_url: data/samples/crm", f"bucket_url: {drop}"))
-    env = {
-        "SOURCEGATE_WAREHOUSE": str(tmp_path / "wh" / "marketing.duckdb"),
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-    }
+    env = isolated_env(tmp_path)
     done = _sourcegate(repo, "run", "crm_contacts", "--sources", str(sources_copy), env=env)
     assert done.returncode == 1, done.stdout
     assert "crm_contacts.contacts: check in_set__lifecycle_stage FAILED (error)" in done.stdout

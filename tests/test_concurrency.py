@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import isolated_env
 
 pytestmark = pytest.mark.dagster
 
@@ -14,14 +15,7 @@ pytestmark = pytest.mark.dagster
 def test_two_cli_runs_at_once_share_the_warehouse_without_lock_errors(
     repo: Path, tmp_path: Path
 ) -> None:
-    env = {
-        **os.environ,
-        "SOURCEGATE_WAREHOUSE": str(tmp_path / "wh" / "marketing.duckdb"),
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-        "SOURCEGATE_PII_SALT": "concurrency",
-    }
-    env.pop("HUBSPOT_TOKEN", None)
-    env.pop("STRIPE_API_KEY", None)
+    env = isolated_env(tmp_path, SOURCEGATE_PII_SALT="concurrency")
     command = [str(repo / ".venv/bin/sourcegate"), "run", "crm_contacts", "webshop_orders"]
     # Output goes to files, not pipes: a run blocked on a full pipe while holding the warehouse
     # lock would stall the other run waiting for that lock.
