@@ -1,9 +1,10 @@
 """JSON records as Arrow: how nested data lands, the same way for every source kind.
 
 Nested objects become `parent__child` columns (dlt's own naming for nested fields); lists land
-as JSON text columns, which every destination can store (PostgreSQL's loader cannot take Arrow
-list columns) and DuckDB's `->>` operators read directly. Pages of API records are converted
-to Arrow tables before dlt sees them, several times faster than dlt's row-by-row normalizer.
+as JSON columns. DuckDB takes Arrow lists directly (dlt stores them as JSON); for other
+warehouses lists are turned into JSON text first, because PostgreSQL's loader cannot take Arrow
+list columns. Pages of API records are converted to Arrow tables before dlt sees them, several
+times faster than dlt's row-by-row normalizer.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from dlt.extract.items_transform import ItemTransform
 NESTING_SEPARATOR = "__"
 
 
-def flatten_structs(table: Any) -> Any:
-    """Flatten struct columns (recursively) into `parent__child` columns; lists become JSON."""
+def flatten_structs(table: Any, lists_as_text: bool = False) -> Any:
+    """Flatten struct columns (recursively) into `parent__child` columns.
+
+    ``lists_as_text`` also turns list columns into JSON text (for warehouses other than DuckDB).
+    """
     import pyarrow.types as pat
 
     while any(pat.is_struct(field.type) for field in table.schema):
@@ -24,7 +28,7 @@ def flatten_structs(table: Any) -> Any:
     names = [name.replace(".", NESTING_SEPARATOR) for name in table.column_names]
     if names != table.column_names:
         table = table.rename_columns(names)
-    for index, field in enumerate(table.schema):
+    for index, field in enumerate(table.schema if lists_as_text else ()):
         if pat.is_list(field.type) or pat.is_large_list(field.type) or pat.is_map(field.type):
             table = table.set_column(index, field.name, _as_json_text(table.column(index)))
     return table
@@ -42,7 +46,7 @@ def _as_json_text(column: Any) -> Any:
     )
 
 
-def records_to_arrow(records: list[dict[str, Any]]) -> Any | None:
+def records_to_arrow(records: list[dict[str, Any]], lists_as_text: bool = False) -> Any | None:
     """One page of records as a flattened Arrow table, or None if types clash within the page."""
     import pyarrow as pa
 
@@ -50,7 +54,7 @@ def records_to_arrow(records: list[dict[str, Any]]) -> Any | None:
         table = pa.Table.from_pylist(records)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         return None
-    return flatten_structs(table)
+    return flatten_structs(table, lists_as_text)
 
 
 class RecordsToArrow(ItemTransform[Any, dict[str, Any]]):
@@ -60,13 +64,15 @@ class RecordsToArrow(ItemTransform[Any, dict[str, Any]]):
     another) stays as rows, so dlt's normalizer can still handle it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lists_as_text: bool = False) -> None:
         super().__init__(lambda item: item)
+        self.lists_as_text = lists_as_text
 
     def __call__(self, item: Any, meta: Any = None) -> Any:
+        """Convert a page of dict records; pass anything else through unchanged."""
         if isinstance(item, dict):
             item = [item]
         if isinstance(item, list) and item and all(isinstance(r, dict) for r in item):
-            table = records_to_arrow(item)
+            table = records_to_arrow(item, self.lists_as_text)
             return item if table is None else table
         return item

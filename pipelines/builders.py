@@ -34,7 +34,9 @@ def build_source(
         from pipelines.file_reader import files_resource
 
         # The file readers apply PII themselves (in SQL on the fast path).
-        resource, files_read = files_resource(spec.files, root, spec.pii, salt)
+        resource, files_read = files_resource(
+            spec.files, root, spec.pii, salt, lists_as_text=warehouse.kind != "duckdb"
+        )
         source = dlt.source(name=spec.name)(lambda: [resource])()
         source.sourcegate_files_read = files_read
         return source
@@ -50,7 +52,7 @@ def build_source(
         source = rest_api_source(config, name=spec.name)
         use_concurrent_pages(source, config, spec.max_concurrent_requests)
         for resource in source.resources.values():
-            resource.add_step(RecordsToArrow())
+            resource.add_step(RecordsToArrow(lists_as_text=warehouse.kind != "duckdb"))
     _attach_pii(source, spec, salt)
     return source
 

@@ -37,14 +37,20 @@ class _ColumnCheck(_CheckBase):
 
 
 class NotNullCheck(_ColumnCheck):
+    """Passes when the column has no empty (null) values."""
+
     expect: Literal["not_null"]
 
 
 class UniqueCheck(_ColumnCheck):
+    """Passes when no value of the column appears twice."""
+
     expect: Literal["unique"]
 
 
 class UniqueCombinationCheck(_CheckBase):
+    """Passes when no combination of the columns appears twice."""
+
     expect: Literal["unique_combination"]
     columns: list[str] = Field(min_length=2)
 
@@ -63,10 +69,14 @@ class _RegexCheck(_ColumnCheck):
 
 
 class MatchRegexCheck(_RegexCheck):
+    """Passes when every value matches the regular expression."""
+
     expect: Literal["match_regex"]
 
 
 class NotMatchRegexCheck(_RegexCheck):
+    """Passes when no value matches the regular expression."""
+
     expect: Literal["not_match_regex"]
 
 
@@ -84,18 +94,26 @@ class _RangeMixin(BaseModel):
 
 
 class BetweenCheck(_RangeMixin, _ColumnCheck):
+    """Passes when every value lies between min and max."""
+
     expect: Literal["between"]
 
 
 class ValueLengthsBetweenCheck(_RangeMixin, _ColumnCheck):
+    """Passes when every text length lies between min and max."""
+
     expect: Literal["value_lengths_between"]
 
 
 class RowCountBetweenCheck(_RangeMixin, _CheckBase):
+    """Passes when the table's row count lies between min and max."""
+
     expect: Literal["row_count_between"]
 
 
 class InSetCheck(_ColumnCheck):
+    """Passes when every value is one of `values`."""
+
     expect: Literal["in_set"]
     values: list[str | int | float | bool] = Field(min_length=1)
 

@@ -43,7 +43,9 @@ def local_path(file_url: str) -> str | None:
     return parsed.path if parsed.scheme in ("", "file") else None
 
 
-def duckdb_batches(path: str, files: FilesSpec, pii: PiiRules, salt: bytes) -> Iterator[Any]:
+def duckdb_batches(
+    path: str, files: FilesSpec, pii: PiiRules, salt: bytes, lists_as_text: bool = False
+) -> Iterator[Any]:
     """Arrow batches of one local file, read by DuckDB with PII applied in the query."""
     import duckdb
 
@@ -61,17 +63,17 @@ def duckdb_batches(path: str, files: FilesSpec, pii: PiiRules, salt: bytes) -> I
             quoted = '"' + column.replace('"', '""') + '"'
             if column in hashed:
                 projection.append(f"{hash_sql(column)} as {quoted}")
-            elif column_type.endswith("[]") or column_type.startswith("MAP"):
+            elif lists_as_text and (column_type.endswith("[]") or column_type.startswith("MAP")):
                 projection.append(f"to_json({quoted})::varchar as {quoted}")  # lists as JSON text
             else:
                 projection.append(quoted)
         params = _params(path, files) | (hash_sql_parameters(salt) if hashed else {})
         relation = con.execute(f"select {', '.join(projection)} from {reader}", params)
         for batch in relation.to_arrow_reader(BATCH_ROWS):
-            yield flatten_structs(_as_table(batch))
+            yield flatten_structs(_as_table(batch), lists_as_text)
 
 
-def pyarrow_batches(file_obj: Any, files: FilesSpec) -> Iterator[Any]:
+def pyarrow_batches(file_obj: Any, files: FilesSpec, lists_as_text: bool = False) -> Iterator[Any]:
     """Arrow batches of one open (remote) file, read by pyarrow a block at a time."""
     import pyarrow.csv as pa_csv
     import pyarrow.json as pa_json
@@ -94,11 +96,11 @@ def pyarrow_batches(file_obj: Any, files: FilesSpec) -> Iterator[Any]:
     else:
         batches = pq.ParquetFile(file_obj).iter_batches(batch_size=BATCH_ROWS)
     for batch in batches:
-        yield flatten_structs(_as_table(batch))
+        yield flatten_structs(_as_table(batch), lists_as_text)
 
 
 def files_resource(
-    files: FilesSpec, root: Path, pii: PiiRules, salt: bytes
+    files: FilesSpec, root: Path, pii: PiiRules, salt: bytes, lists_as_text: bool = False
 ) -> tuple[Any, list[str]]:
     """A dlt resource listing the matching files and yielding their rows, PII applied.
 
@@ -128,9 +130,9 @@ def files_resource(
             files_read.append(item["file_name"])
             path = local_path(item["file_url"])
             if path is not None:
-                batches = prefetch(duckdb_batches(path, files, pii, salt))
+                batches = prefetch(duckdb_batches(path, files, pii, salt, lists_as_text))
             else:
-                batches = (remote_pii(b) for b in _open_remote(item, files))
+                batches = (remote_pii(b) for b in _open_remote(item, files, lists_as_text))
             for table in batches:
                 yield _with_source_file(table, item["file_name"])
 
@@ -141,9 +143,9 @@ def files_resource(
     return resource, files_read
 
 
-def _open_remote(item: Any, files: FilesSpec) -> Iterator[Any]:
+def _open_remote(item: Any, files: FilesSpec, lists_as_text: bool) -> Iterator[Any]:
     with item.open(mode="rb") as file_obj:
-        yield from pyarrow_batches(file_obj, files)
+        yield from pyarrow_batches(file_obj, files, lists_as_text)
 
 
 def _row_reader(files: FilesSpec, hashed: list[str], dropped: list[str], salt: bytes) -> Any:

@@ -74,11 +74,15 @@ class FilesSpec(_Strict):
 
 
 class SqlIncremental(_Strict):
+    """Read only rows whose cursor column grew since the last run."""
+
     cursor_column: str
     initial_value: Any = None
 
 
 class SqlTableSpec(_Strict):
+    """One table to copy, with its key and optional cursor."""
+
     name: str
     primary_key: str | list[str] | None = None
     incremental: SqlIncremental | None = None
@@ -143,6 +147,8 @@ class HttpSpec(_Strict):
 
 
 class ContractSpec(_Strict):
+    """dlt schema contract: what happens to new tables, new columns and changed types."""
+
     tables: ContractMode = "evolve"
     columns: ContractMode = "evolve"
     data_type: ContractMode = "evolve"
