@@ -41,9 +41,13 @@ class WarehouseChecker:
         self._gx = gx
         self._context = gx.get_context(mode="ephemeral")
         self._context.variables.progress_bars = _no_progress_bars()
-        self._datasource = self._context.data_sources.add_sql(
-            name="warehouse", connection_string=connection_string
+        # GX has a dedicated PostgreSQL datasource; DuckDB goes through the generic SQL one.
+        add = (
+            self._context.data_sources.add_postgres
+            if connection_string.startswith("postgresql")
+            else self._context.data_sources.add_sql
         )
+        self._datasource = add(name="warehouse", connection_string=connection_string)
 
     def run(self, schema: str, table: str, checks: list[CheckSpec]) -> list[CheckOutcome]:
         """Validate ``checks`` on ``schema.table``; one outcome per check, in order.
