@@ -26,7 +26,7 @@ from pipelines.registry import LoadedSource
 from pipelines.schema_changes import describe_changes, summarize, warehouse_columns
 from pipelines.secrets import MissingSecretError
 from pipelines.spec import SourceSpec
-from pipelines.warehouse import PROJECT_ROOT, Warehouse
+from pipelines.warehouse import Warehouse, repo_relative
 from quality.asset_checks import check_specs_for
 
 
@@ -38,10 +38,7 @@ def owners_of(spec: SourceSpec) -> list[str]:
 def asset_specs_for(source: LoadedSource, catalog: str) -> list[AssetSpec]:
     """One AssetSpec per table, built from the YAML alone (fast, no dlt objects)."""
     spec = source.spec
-    try:
-        spec_path = str(source.path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        spec_path = str(source.path)
+    spec_path = repo_relative(source.path)
     return [
         AssetSpec(
             key=AssetKey([spec.name, table]),
@@ -136,6 +133,7 @@ def _load_tables(
             description=f"{spec.name}: load failed: {reason}", allow_retries=is_transient(exc)
         ) from None
     changes = describe_changes(columns_before, warehouse_columns(pipeline, tables))
+    files_read = files_read_by(dlt_source)
     for event in loaded:
         table = event.asset_key.path[-1]
         metadata = dict(event.metadata or {})
@@ -144,7 +142,6 @@ def _load_tables(
         metadata.setdefault("rows_loaded", MetadataValue.int(0))
         metadata["schema_changes"] = MetadataValue.json(changes.get(table, {}))
         metadata["schema_change_summary"] = MetadataValue.text(summarize(changes.get(table, {})))
-        files_read = files_read_by(dlt_source)
         if files_read is not None:
             metadata["files_read"] = MetadataValue.json(files_read)
         yield MaterializeResult(asset_key=event.asset_key, metadata=metadata)

@@ -19,16 +19,9 @@ from dagster import (
 )
 
 from pipelines.errors import SourceError
-from pipelines.warehouse import PROJECT_ROOT
+from pipelines.warehouse import repo_relative
 
 GROUP = "invalid_sources"
-
-
-def _display_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
 
 
 def invalid_source_assets(
@@ -41,7 +34,7 @@ def invalid_source_assets(
     specs, checks = [], []
     for path, file_errors in sorted(by_file.items()):
         key = AssetKey([GROUP, re.sub(r"[^A-Za-z0-9_]", "_", path.stem)])
-        shown = _display_path(path)
+        shown = repo_relative(path)
         lines = [f"{shown}:{e.line}: {e.message}" for e in file_errors]
         specs.append(
             AssetSpec(

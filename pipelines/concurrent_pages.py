@@ -10,6 +10,7 @@ through dlt's RESTClient, so auth and dlt's retries (429 with Retry-After, 5xx, 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -95,15 +96,14 @@ def fetch_pages(
     remaining = page_count(paginator, first) - 1
     if remaining <= 0:
         return
+    per_thread = threading.local()
+
+    def fetch(query: dict[str, Any]) -> Any:
+        if not hasattr(per_thread, "client"):
+            per_thread.client = make_client()
+        return _get_json(per_thread.client, path, {**params, **query})
+
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="sourcegate-page") as pool:
-        clients: dict[int, Any] = {}
-
-        def fetch(query: dict[str, Any]) -> Any:
-            import threading
-
-            own = clients.setdefault(threading.get_ident(), make_client())
-            return _get_json(own, path, {**params, **query})
-
         in_flight: list[Future] = []
         for _ in range(remaining):
             in_flight.append(pool.submit(fetch, next(page_iter)))

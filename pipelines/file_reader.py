@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 from pipelines.pii import arrow_transform, hash_sql, hash_sql_parameters, row_transform
 from pipelines.prefetch import prefetch
 from pipelines.spec import FilesSpec, PiiRules
+from pipelines.warehouse import quote_identifier
 
 SOURCE_FILE_COLUMN = "_source_file"
 BATCH_ROWS = 500_000
@@ -60,7 +61,7 @@ def duckdb_batches(
         for column, column_type, *_ in described.fetchall():
             if column in dropped:
                 continue
-            quoted = '"' + column.replace('"', '""') + '"'
+            quoted = quote_identifier(column)
             if column in hashed:
                 projection.append(f"{hash_sql(column)} as {quoted}")
             elif lists_as_text and (column_type.endswith("[]") or column_type.startswith("MAP")):

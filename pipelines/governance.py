@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from pipelines.pii import NESTING_SEPARATOR
 from pipelines.spec import SourceSpec
 
 PathT = tuple[str | int, ...]
@@ -114,7 +115,10 @@ def unprotected_pii(spec: SourceSpec) -> list[tuple[PathT, str]]:
     ruled = {tuple(v.split(".")) for v in [*spec.pii.hash, *spec.pii.drop]}
     problems = []
     for (table, column), path in declared_columns(spec).items():
-        covered = any(t == table and (c == column or c.endswith(f"__{column}")) for t, c in ruled)
+        covered = any(
+            t == table and (c == column or c.endswith(f"{NESTING_SEPARATOR}{column}"))
+            for t, c in ruled
+        )
         if looks_like_pii(column) and not covered:
             problems.append(
                 (

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipelines.warehouse import quote_identifier
+
 SALT_ENV = "SOURCEGATE_PII_SALT"
 NESTING_SEPARATOR = "__"
 
@@ -40,10 +42,15 @@ def load_salt(state_dir: Path, create: bool = True) -> bytes:
 WHITESPACE = " \t\r\n\f\v"
 
 
+def is_email_column(column: str) -> bool:
+    """Columns whose values are treated as emails (lower-cased before hashing, joined on)."""
+    return "email" in column.lower()
+
+
 def normalize_for_hash(column: str, value: Any) -> str:
     """Trim every value; lower-case emails, so `Ana@X.com ` and `ana@x.com` hash alike."""
     text = str(value).strip(WHITESPACE)
-    return text.lower() if "email" in column.lower() or "@" in text else text
+    return text.lower() if is_email_column(column) or "@" in text else text
 
 
 def hash_value(column: str, value: Any, salt: bytes) -> str | None:
@@ -58,10 +65,9 @@ def hash_sql(column: str) -> str:
 
     It expects the named parameters `$salt` and `$whitespace` (see `hash_sql_parameters`).
     """
-    quoted = '"' + column.replace('"', '""') + '"'
-    text = f"trim(cast({quoted} as varchar), $whitespace)"
+    text = f"trim(cast({quote_identifier(column)} as varchar), $whitespace)"
     normalized = f"lower({text})"
-    if "email" not in column.lower():
+    if not is_email_column(column):
         normalized = f"case when contains({text}, '@') then lower({text}) else {text} end"
     return f"sha256($salt || {normalized})"
 

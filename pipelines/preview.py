@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from pipelines.checks_spec import named_checks
 from pipelines.pii import load_salt
 from pipelines.registry import LoadedSource
-from pipelines.warehouse import Warehouse, configured_warehouse
+from pipelines.warehouse import Warehouse, configured_warehouse, quote_identifier
 
 SAMPLE_ROWS = 5
 SMALL_SET = 10
@@ -71,28 +71,24 @@ def _describe(con: Any, schema: str, table: str, limit: int) -> dict[str, Any]:
     ).fetchone()[0]
     if not exists:
         return {"columns": [], "rows": [], "count": 0, "stats": {}}
+    relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
     columns = [
         (name, dtype)
-        for name, dtype, *_ in con.execute(f'describe "{schema}"."{table}"').fetchall()
+        for name, dtype, *_ in con.execute(f"describe {relation}").fetchall()
         if not name.startswith("_dlt")
     ]
-    names = [c for c, _ in columns]
-    quoted = ", ".join(f'"{c}"' for c in names)
-    rows = con.execute(f'select {quoted} from "{schema}"."{table}" limit {limit}').fetchall()
+    quoted = ", ".join(quote_identifier(c) for c, _ in columns)
+    rows = con.execute(f"select {quoted} from {relation} limit {limit}").fetchall()
     stats = {}
     for column, dtype in columns:
+        name = quote_identifier(column)
         nulls, distinct = con.execute(
-            f'select count(*) filter (where "{column}" is null), count(distinct "{column}") '
-            f'from "{schema}"."{table}"'
+            f"select count(*) filter (where {name} is null), count(distinct {name}) from {relation}"
         ).fetchone()
         values = []
         if 2 <= distinct <= SMALL_SET and dtype.upper() == "VARCHAR":
-            values = [
-                v
-                for (v,) in con.execute(
-                    f'select distinct "{column}" from "{schema}"."{table}" order by 1'
-                ).fetchall()
-            ]
+            query = f"select distinct {name} from {relation} order by 1"
+            values = [v for (v,) in con.execute(query).fetchall()]
         stats[column] = {"nulls": nulls, "distinct": distinct, "values": values}
     return {"columns": columns, "rows": rows, "count": len(rows), "stats": stats}
 

@@ -169,7 +169,6 @@ def _run_marts(
         for o in outcomes
         if o.status == "failed" or (o.blocking_failures and _stage(chosen, o.name) == "production")
     ]
-    blocked = [name for name in blocked if name in REQUIRED_SOURCES or name in by_name]
     prefix = "[marts] customer_profiles"
     if blocked:
         message = f"skipped: blocked by {', '.join(blocked)} (failed load or blocking check)"

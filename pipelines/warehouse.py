@@ -29,6 +29,19 @@ def sources_dir() -> Path:
     return Path(os.environ.get(SOURCES_ENV) or PROJECT_ROOT / "sources")
 
 
+def repo_relative(path: Path) -> str:
+    """``path`` relative to the repository when it lies inside it, else as given."""
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def quote_identifier(name: str) -> str:
+    """A SQL identifier in double quotes, embedded quotes doubled (DuckDB and PostgreSQL)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def warehouse_setting() -> str:
     """`$SOURCEGATE_WAREHOUSE`, or the default DuckDB file in the repo."""
     return os.environ.get(WAREHOUSE_ENV) or str(PROJECT_ROOT / DEFAULT_WAREHOUSE)
@@ -113,14 +126,8 @@ class Warehouse:
         if self.path is not None:
             with self.connect(read_only=False) as con:
                 return con.execute(sql).fetchall()
-        import sqlalchemy as sa
-
-        engine = sa.create_engine(self.sqlalchemy_url())
-        try:
-            with engine.connect() as con:
-                return [tuple(row) for row in con.execute(sa.text(sql))]
-        finally:
-            engine.dispose()
+        with self._sqlalchemy_transaction() as (con, text):
+            return [tuple(row) for row in con.execute(text(sql))]
 
     def execute_transaction(self, statements: list[str]) -> None:
         """Run ``statements`` in one transaction: all of them take effect, or none."""
@@ -131,13 +138,19 @@ class Warehouse:
                     con.execute(statement)
                 con.execute("commit")
             return
+        with self._sqlalchemy_transaction() as (con, text):
+            for statement in statements:
+                con.execute(text(statement))
+
+    @contextlib.contextmanager
+    def _sqlalchemy_transaction(self) -> Iterator[tuple[Any, Any]]:
+        """A connection in a transaction (committed on success) and `sqlalchemy.text`."""
         import sqlalchemy as sa
 
         engine = sa.create_engine(self.sqlalchemy_url())
         try:
             with engine.begin() as con:
-                for statement in statements:
-                    con.execute(sa.text(statement))
+                yield con, sa.text
         finally:
             engine.dispose()
 

@@ -16,6 +16,7 @@ from dagster import (
 )
 
 from assets.resources import WAREHOUSE_POOL, WarehouseResource
+from pipelines.pii import is_email_column
 from pipelines.registry import LoadedSource
 
 MART_KEY = AssetKey(["marts", "customer_profiles"])
@@ -38,7 +39,7 @@ def hashed_email_columns(sources: list[LoadedSource]) -> list[EmailColumn]:
     for source in sources:
         for entry in source.spec.pii.hash:
             table, column = entry.split(".")
-            if "email" in column.lower():
+            if is_email_column(column):
                 found.append(EmailColumn(source.name, table, column))
     return found
 
