@@ -6,6 +6,7 @@ PYTHON ?= python3
 UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 VENV := .venv
+TEST_WORKERS ?= 2
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
 .DEFAULT_GOAL := help
@@ -33,8 +34,8 @@ lock: $(UV) ## re-resolve requirements.lock after editing pyproject.toml
 run: setup ## load every runnable bundled source and run its checks
 	@$(VENV)/bin/sourcegate run
 
-test: setup ## run the test suite
-	@$(VENV)/bin/pytest
+test: setup ## run the test suite (TEST_WORKERS=2 processes; each test file stays in one)
+	@$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
 
 dev: setup ## open the Dagster UI (with the daemon) on http://127.0.0.1:3000
 	@mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml

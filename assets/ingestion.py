@@ -11,6 +11,7 @@ from dagster import (
     AssetsDefinition,
     AssetSpec,
     Backoff,
+    DagsterExecutionInterruptedError,
     Failure,
     FreshnessPolicy,
     MaterializeResult,
@@ -20,7 +21,15 @@ from dagster import (
 )
 
 from assets.resources import WAREHOUSE_POOL, DltLoaderResource, WarehouseResource
-from pipelines.failures import explain_load_failure, is_transient, redact, secret_values
+from pipelines.failed_packages import describe_drop, drop_pending_packages
+from pipelines.failures import (
+    explain_load_failure,
+    explains_itself,
+    is_transient,
+    redact,
+    secret_values,
+)
+from pipelines.interrupts import INTERRUPTED_METADATA_KEY
 from pipelines.load_recovery import finish_interrupted_load, http_settings
 from pipelines.registry import LoadedSource
 from pipelines.schema_changes import describe_changes, summarize, warehouse_columns
@@ -84,15 +93,24 @@ def build_ingestion_asset(source: LoadedSource, catalog: str) -> AssetsDefinitio
     def load(
         context: AssetExecutionContext, dlt: DltLoaderResource, warehouse: WarehouseResource
     ) -> Iterator[Any]:
-        wh = warehouse.get()
-        # The pool serializes steps of one instance; the lock also covers separate instances.
-        with wh.writer_lock():
-            if context.selected_asset_keys:
-                yield from _load_tables(context, dlt, spec, wh)
-            if context.selected_asset_check_keys:
-                from assets.check_step import run_selected_checks
+        try:
+            # The pool serializes steps of one instance; the lock also covers other instances.
+            with warehouse.writer_lock(context, spec.name) as wh:
+                if context.selected_asset_keys:
+                    yield from _load_tables(context, dlt, spec, wh)
+                if context.selected_asset_check_keys:
+                    from assets.check_step import run_selected_checks
 
-                yield from run_selected_checks(context, source, warehouse)
+                    yield from run_selected_checks(context, source, warehouse)
+        except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+            # Dagster retries interrupted steps under a retry policy; Ctrl-C or SIGTERM must stop
+            # the load instead. Whatever it left pending is finished by the next run.
+            raise Failure(
+                description=f"{spec.name}: interrupted by Ctrl-C or SIGTERM; the next run "
+                "finishes or redoes this load",
+                allow_retries=False,
+                metadata={INTERRUPTED_METADATA_KEY: True},
+            ) from None
 
     return load
 
@@ -104,13 +122,21 @@ def _load_tables(
     from pipelines.builders import build_pipeline, build_source, files_read_by
 
     tables = spec.table_names()
+    pipeline = None
     try:
         with http_settings(spec):
             dlt_source = build_source(spec, wh)
             pipeline = build_pipeline(spec, wh)
-            finished = finish_interrupted_load(pipeline)
-            if finished:
-                context.log.warning(f"{spec.name}: finished a load an earlier run left: {finished}")
+            recovery = finish_interrupted_load(pipeline, spec)
+            if recovery.finished:
+                context.log.warning(
+                    f"{spec.name}: finished a load an earlier run left: {recovery.finished}"
+                )
+            for package in recovery.dropped:
+                context.log.warning(
+                    f"{spec.name}: dropped load package {package.load_id} an earlier run left, "
+                    f"because it cannot load ({package.reason}); extracting fresh data"
+                )
             context.log.info(f"{spec.name}: loading {', '.join(tables)} into {wh}")
             columns_before = warehouse_columns(pipeline, tables)
             loaded = list(
@@ -128,12 +154,16 @@ def _load_tables(
         reason = explain_load_failure(exc, spec)
         # The full trace helps engineers, but only redacted: URLs and errors can carry secrets.
         context.log.error(redact(traceback.format_exc(), secret_values(spec)))
+        transient = is_transient(exc)
+        if not transient and pipeline is not None:
+            reason += _drop_failed_load(context, spec, pipeline, exc)
         # Retrying a contract violation or a bad token only repeats the failure.
         raise Failure(
-            description=f"{spec.name}: load failed: {reason}", allow_retries=is_transient(exc)
+            description=f"{spec.name}: load failed: {reason}", allow_retries=transient
         ) from None
     changes = describe_changes(columns_before, warehouse_columns(pipeline, tables))
     files_read = files_read_by(dlt_source)
+    dropped = [package.as_metadata() for package in recovery.dropped]
     for event in loaded:
         table = event.asset_key.path[-1]
         metadata = dict(event.metadata or {})
@@ -142,9 +172,31 @@ def _load_tables(
         metadata.setdefault("rows_loaded", MetadataValue.int(0))
         metadata["schema_changes"] = MetadataValue.json(changes.get(table, {}))
         metadata["schema_change_summary"] = MetadataValue.text(summarize(changes.get(table, {})))
+        metadata["dropped_packages"] = MetadataValue.json(dropped)
+        metadata["recovered_packages"] = MetadataValue.json(recovery.finished)
         if files_read is not None:
             metadata["files_read"] = MetadataValue.json(files_read)
         yield MaterializeResult(asset_key=event.asset_key, metadata=metadata)
+
+
+def _drop_failed_load(
+    context: AssetExecutionContext, spec: SourceSpec, pipeline: Any, exc: Exception
+) -> str:
+    """Drop what a terminal failure left pending, so the next run starts from fresh data."""
+    try:
+        dropped = drop_pending_packages(pipeline, explain_load_failure(exc, spec, values=False))
+    except Exception:  # the next run's recovery tries again; the original failure matters more
+        context.log.warning(
+            f"{spec.name}: could not drop the failed load package; the next run retries: "
+            + redact(traceback.format_exc(limit=1), secret_values(spec))
+        )
+        return ""
+    if dropped:
+        ids = ", ".join(package.load_id for package in dropped)
+        context.log.warning(f"{spec.name}: dropped load package {ids}, which cannot load")
+    elif explains_itself(exc):
+        return ""
+    return f"; {describe_drop(dropped)}"
 
 
 def _row_count(pipeline: Any, table: str) -> int:

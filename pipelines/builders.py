@@ -15,6 +15,12 @@ from pipelines.warehouse import PROJECT_ROOT, Warehouse
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 # dlt warns on every load about DuckDB timestamp precision; our own output says what matters.
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+# Rows from Arrow items carry their load id too, as dict rows always do: a failed package's rows
+# can then be removed from append tables (pipelines.failed_packages), and a table that got dict
+# rows first (which makes `_dlt_load_id` NOT NULL) still accepts Arrow items later.
+os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+
+PIPELINE_PREFIX = "sourcegate"  # pipeline names are `<prefix>_<source>`
 
 
 def build_source(
@@ -35,7 +41,12 @@ def build_source(
 
         # The file readers apply PII themselves (in SQL on the fast path).
         resource, files_read = files_resource(
-            spec.files, root, spec.pii, salt, lists_as_text=warehouse.kind != "duckdb"
+            spec.files,
+            root,
+            spec.pii,
+            salt,
+            lists_as_text=warehouse.kind != "duckdb",
+            data_type_contract=spec.schema_contract()["data_type"],
         )
         source = dlt.source(name=spec.name)(lambda: [resource])()
         source.sourcegate_files_read = files_read
@@ -62,7 +73,7 @@ def files_read_by(source: Any) -> list[str] | None:
     return getattr(source, "sourcegate_files_read", None)
 
 
-def build_pipeline(spec: SourceSpec, warehouse: Warehouse, prefix: str = "sourcegate") -> Any:
+def build_pipeline(spec: SourceSpec, warehouse: Warehouse, prefix: str = PIPELINE_PREFIX) -> Any:
     """A dlt pipeline unique to this source, writing to ``warehouse`` under schema = name."""
     import dlt
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines.errors import SourceError
-from pipelines.warehouse import configured_warehouse, sources_dir
+from pipelines.warehouse import (
+    DEFAULT_WAIT_TIMEOUT,
+    WAIT_TIMEOUT_ENV,
+    configured_warehouse,
+    sources_dir,
+    wait_timeout,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,7 +44,26 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="load sources through Dagster and run their checks")
     run.add_argument("names", nargs="*", help="source names (default: every enabled source)")
     run.add_argument("--sources", type=Path, default=None, help="folder of source files")
+    run.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"give up waiting for a warehouse held by another run after this long "
+        f"(default ${WAIT_TIMEOUT_ENV} or {DEFAULT_WAIT_TIMEOUT:.0f})",
+    )
     run.set_defaults(handler=_cmd_run)
+
+    status = commands.add_parser(
+        "status", help="runs in progress, warehouse slots and locks, pending loads"
+    )
+    status.add_argument(
+        "--repair",
+        action="store_true",
+        help="mark runs whose process died as failed and free what they hold",
+    )
+    status.add_argument("--sources", type=Path, default=None, help="folder of source files")
+    status.set_defaults(handler=_cmd_status)
 
     plan = commands.add_parser("plan", help="Markdown summary of source changes against a git ref")
     plan.add_argument("--base", default="origin/main", help="git ref to compare with")
@@ -92,9 +118,27 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from pipelines.run_command import run_sources
+    from pipelines.interrupts import terminate_as_interrupt
+    from pipelines.run_command import RunInterruptedError, run_sources
 
-    return run_sources(args.names, args.sources or sources_dir())
+    if args.wait_timeout is not None:
+        os.environ[WAIT_TIMEOUT_ENV] = str(args.wait_timeout)  # the steps' writer lock reads it
+    with terminate_as_interrupt():
+        try:
+            return run_sources(
+                args.names, args.sources or sources_dir(), wait_timeout=wait_timeout()
+            )
+        except RunInterruptedError as exc:
+            print(exc.explain(), file=sys.stderr)
+        except KeyboardInterrupt:
+            print("interrupted between loads: every load that finished is kept", file=sys.stderr)
+    return 130
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from pipelines.status import show_status
+
+    return show_status(args.sources or sources_dir(), repair=args.repair, out=sys.stdout)
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:

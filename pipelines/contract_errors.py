@@ -8,6 +8,7 @@ from typing import Any
 
 _INCOMING_TYPE = re.compile(r"Incoming column: .*'data_type': '(\w+)'")
 _EXISTING_TYPE = re.compile(r"Existing column: .*?'data_type': '(\w+)'")
+_VARIANT = re.compile(r"(\w+)__v_([a-z]+)")
 
 
 def explain_contract_violation(error: Any) -> str:
@@ -28,10 +29,20 @@ def explain_contract_violation(error: Any) -> str:
         )
     existing = _EXISTING_TYPE.search(message)
     was = f" instead of {existing.group(1)}" if existing else ""
+    variant = _VARIANT.fullmatch(column or "")
+    if variant:  # dict rows: dlt asked for `<column>__v_<type>` to hold the other values
+        column, value_type = variant.group(1), variant.group(2)
+        old_type = _column_type(error.table_schema, column)
+        was = f" instead of {old_type}" if old_type else ""
     return (
         f"schema contract: column '{column}' of table '{table}' received {value_type} values{was}, "
         "but data types are frozen; fix the export or set contract.data_type to evolve"
     )
+
+
+def _column_type(table_schema: Any, column: str) -> str | None:
+    columns = table_schema.get("columns", {}) if hasattr(table_schema, "get") else {}
+    return columns.get(column, {}).get("data_type")
 
 
 def _value_type(item: Any, column: str | None) -> str:

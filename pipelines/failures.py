@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Iterable
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit
 
 from pipelines.contract_errors import explain_contract_violation
 from pipelines.spec import SourceSpec
+from pipelines.value_errors import find_refused_value
 
 _URL_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*?(?=:?\s|:?$|['\"])")
 _HTML_TITLE = re.compile(r"<title[^>]*>([^<]*)</title>", re.IGNORECASE)
@@ -21,10 +23,24 @@ _HTTP_HINTS = {
 }
 
 
-def explain_load_failure(exc: BaseException, spec: SourceSpec) -> str:
-    """One line: what failed and, when we can tell, what to do about it."""
+class ExplainedError(Exception):
+    """A failure whose message already says what happened and what to do; shown as it is."""
+
+
+def explains_itself(exc: BaseException) -> bool:
+    """True when the failure is an `ExplainedError`, whose message says all there is to say."""
+    return any(isinstance(error, ExplainedError) for error in _chain(exc))
+
+
+def explain_load_failure(exc: BaseException, spec: SourceSpec, values: bool = True) -> str:
+    """One line: what failed and, when we can tell, what to do about it.
+
+    With ``values=False`` the line holds no value from the data (for materialization metadata).
+    """
     secrets = ", ".join(spec.secret_names()) or "the credentials"
     for error in _chain(exc):
+        if isinstance(error, ExplainedError):
+            return redact(str(error), secret_values(spec))
         if type(error).__name__ == "DataValidationError" and hasattr(error, "schema_entity"):
             return redact(explain_contract_violation(error), secret_values(spec))
         # requests raises its own JSONDecodeError (json's or simplejson's, by what is installed)
@@ -40,8 +56,13 @@ def explain_load_failure(exc: BaseException, spec: SourceSpec) -> str:
                 hint = "the API kept failing after all retries; try again later"
             text = f"HTTP {status} {reason} from {url}: {hint.format(secrets=secrets)}"
             return redact(text, secret_values(spec))
+    refused = find_refused_value(_chain(exc))
+    if refused is not None:
+        return redact(refused.explain(values), secret_values(spec))
     innermost = list(_chain(exc))[-1]
     detail = str(innermost).strip().splitlines()[0] if str(innermost).strip() else ""
+    if not values:  # an unknown error's text may quote the data
+        detail = ""
     text = f"{type(innermost).__name__}: {detail}" if detail else type(innermost).__name__
     return redact(text, secret_values(spec))
 
@@ -84,23 +105,38 @@ def _chain(exc: BaseException) -> Iterable[BaseException]:
         current = getattr(current, "exception", None) or current.__cause__ or current.__context__
 
 
-_TRANSIENT = (
+# Matched against every class an error inherits from, so subclasses (dlt's LoadClientJobRetry,
+# DatabaseTransientException, requests' ReadTimeout, ConnectionResetError) are included.
+_TRANSIENT = {
     "ConnectionError",
     "Timeout",
-    "ReadTimeout",
-    "ConnectTimeout",
+    "TimeoutError",
     "ChunkedEncodingError",
-    "DestinationConnectionError",
     "DestinationTransientException",
-)
+    "MemoryError",
+}
+# dlt's verdict that retrying the same data cannot help: a contract violation, a value the
+# warehouse refuses, a schema that cannot be applied.
+_TERMINAL = {"DestinationTerminalException", "DataValidationError", "SchemaException"}
+# Memory, a full disk or quota are the machine's trouble, not the data's: keep the package.
+_TRANSIENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.ENOMEM}
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Worth retrying: network trouble, 5xx or 429 after dlt's own retries, a busy destination."""
+    """Worth retrying: network trouble, 5xx or 429 after dlt's own retries, a busy destination.
+
+    Everything else is terminal: running the same data again fails the same way, so its load
+    package is dropped rather than resumed (see `pipelines.failed_packages`).
+    """
     for error in _chain(exc):
         status = getattr(getattr(error, "response", None), "status_code", None)
         if isinstance(status, int):
             return status >= 500 or status == 429
-        if type(error).__name__ in _TRANSIENT:
+        names = {cls.__name__ for cls in type(error).__mro__}
+        if names & _TERMINAL:
+            return False
+        if names & _TRANSIENT:
+            return True
+        if isinstance(error, OSError) and error.errno in _TRANSIENT_ERRNOS:
             return True
     return False

@@ -11,17 +11,27 @@ dlt stays the loader: it writes the batches as parquet and owns state, contracts
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from pipelines.failures import ExplainedError
+from pipelines.file_precedence import (
+    NEWER_KEYS_VIEW,
+    SOURCE_FILE_COLUMN,
+    NewerKeys,
+    duckdb_filter,
+    loaded_file_names,
+    newer_keys,
+)
+from pipelines.file_tracking import mark_read, migrate_mtime_cursor, new_or_changed
 from pipelines.pii import arrow_transform, hash_sql, hash_sql_parameters, row_transform
 from pipelines.prefetch import prefetch
 from pipelines.spec import FilesSpec, PiiRules
+from pipelines.variant_columns import conform_to_table
 from pipelines.warehouse import quote_identifier
 
-SOURCE_FILE_COLUMN = "_source_file"
 BATCH_ROWS = 500_000
 BLOCK_BYTES = 16 << 20
 _DUCKDB_READERS = {
@@ -45,9 +55,18 @@ def local_path(file_url: str) -> str | None:
 
 
 def duckdb_batches(
-    path: str, files: FilesSpec, pii: PiiRules, salt: bytes, lists_as_text: bool = False
+    path: str,
+    files: FilesSpec,
+    pii: PiiRules,
+    salt: bytes,
+    lists_as_text: bool = False,
+    newer: NewerKeys | None = None,
 ) -> Iterator[Any]:
-    """Arrow batches of one local file, read by DuckDB with PII applied in the query."""
+    """Arrow batches of one local file, read by DuckDB with PII applied in the query.
+
+    With ``newer`` (see `pipelines.file_precedence`), rows whose key the table holds from a
+    later-named file are left out in the same query.
+    """
     import duckdb
 
     from pipelines.arrow_records import flatten_structs
@@ -57,10 +76,11 @@ def duckdb_batches(
     reader = _DUCKDB_READERS[files.format].format(path="$path", delimiter="$delimiter")
     with duckdb.connect() as con:
         described = con.execute(f"describe select * from {reader}", _params(path, files))
-        projection = []
+        projection, names = [], []
         for column, column_type, *_ in described.fetchall():
             if column in dropped:
                 continue
+            names.append(column)
             quoted = quote_identifier(column)
             if column in hashed:
                 projection.append(f"{hash_sql(column)} as {quoted}")
@@ -68,10 +88,17 @@ def duckdb_batches(
                 projection.append(f"to_json({quoted})::varchar as {quoted}")  # lists as JSON text
             else:
                 projection.append(quoted)
+        query = f"select {', '.join(projection)} from {reader}"
+        keys = newer.columns_in(names) if newer is not None else None
+        if keys:
+            con.register(NEWER_KEYS_VIEW, newer.rows)
+            query = duckdb_filter(query, keys)
         params = _params(path, files) | (hash_sql_parameters(salt) if hashed else {})
-        relation = con.execute(f"select {', '.join(projection)} from {reader}", params)
+        relation = con.execute(query, params)
         for batch in relation.to_arrow_reader(BATCH_ROWS):
-            yield flatten_structs(_as_table(batch), lists_as_text)
+            table = flatten_structs(_as_table(batch), lists_as_text)
+            # a key inside a nested object exists as a column only once flattened
+            yield newer.filter_arrow(table) if newer is not None and not keys else table
 
 
 def pyarrow_batches(file_obj: Any, files: FilesSpec, lists_as_text: bool = False) -> Iterator[Any]:
@@ -101,47 +128,98 @@ def pyarrow_batches(file_obj: Any, files: FilesSpec, lists_as_text: bool = False
 
 
 def files_resource(
-    files: FilesSpec, root: Path, pii: PiiRules, salt: bytes, lists_as_text: bool = False
+    files: FilesSpec,
+    root: Path,
+    pii: PiiRules,
+    salt: bytes,
+    lists_as_text: bool = False,
+    data_type_contract: str = "evolve",
 ) -> tuple[Any, list[str]]:
     """A dlt resource listing the matching files and yielding their rows, PII applied.
 
     Also returns the list the resource appends each file name to as it reads it.
 
-    Every row carries `_source_file`; when one key appears in several files of a load, the file
-    whose name sorts last wins (exports are date-stamped, so that is the newest).
+    Every row carries `_source_file`; when one key appears in several files, the file whose name
+    sorts last wins (exports are date-stamped, so that is the newest), within a load through
+    dlt's `dedup_sort` and across loads through `pipelines.file_precedence`. With `append` and
+    `merge` only files that are new or changed since they were read are read
+    (`pipelines.file_tracking`); `replace` reads every file and fails if none matches.
     """
     import dlt
     from dlt.sources.filesystem import filesystem
 
-    listing = filesystem(
-        bucket_url=resolve_bucket_url(files.bucket_url, root), file_glob=files.file_glob
-    )
-    if files.effective_write_disposition != "replace":
-        # Only files that are new or changed since the last successful load are read. dlt keeps
-        # the cursor in the same load package as the data, so it never moves past lost data.
-        listing.apply_hints(incremental=dlt.sources.incremental("modification_date"))
+    folder = resolve_bucket_url(files.bucket_url, root)
+    listing = filesystem(bucket_url=folder, file_glob=files.file_glob)
+    disposition = files.effective_write_disposition
     files_read: list[str] = []
-    hashed = pii.columns_for(files.table, "hash")
-    dropped = pii.columns_for(files.table, "drop")
+    if files.reader == "fast":
+        read_file = _fast_reader(files, pii, salt, lists_as_text, data_type_contract == "evolve")
+    else:
+        read_file = _row_reader(files, pii, salt)
 
-    @dlt.transformer(name=files.table)
-    def read_files(file_items: list[Any]) -> Iterator[Any]:
-        remote_pii = arrow_transform(hashed, dropped, salt)
-        for item in sorted(file_items, key=lambda f: f["file_name"]):
+    @dlt.resource(name=files.table)
+    def read_files() -> Iterator[Any]:
+        items = sorted(listing, key=lambda f: (f["file_name"], f["relative_path"]))
+        if disposition == "replace":
+            if not items:
+                raise NoMatchingFiles(folder, files.file_glob)
+            chosen, state = items, None
+        else:
+            state = dlt.current.resource_state()
+            migrate_mtime_cursor(
+                items,
+                state,
+                dlt.current.source_state(),
+                lambda: loaded_file_names(dlt.current.pipeline(), files.table),
+            )
+            chosen = new_or_changed(items, state)
+        newer = None
+        if disposition == "merge":
+            newer = newer_keys(files.table, files.primary_key, [i["file_name"] for i in chosen])
+        for item in chosen:
             files_read.append(item["file_name"])
-            path = local_path(item["file_url"])
-            if path is not None:
-                batches = prefetch(duckdb_batches(path, files, pii, salt, lists_as_text))
-            else:
-                batches = (remote_pii(b) for b in _open_remote(item, files, lists_as_text))
-            for table in batches:
-                yield _with_source_file(table, item["file_name"])
+            yield from read_file(item, newer.after(item["file_name"]) if newer else None)
+            if state is not None:
+                mark_read(item, state)
 
-    resource = listing | (
-        read_files if files.reader == "fast" else _row_reader(files, hashed, dropped, salt)
-    )
+    resource = read_files()
     _apply_file_hints(resource, files)
     return resource, files_read
+
+
+class NoMatchingFiles(ExplainedError):
+    """A `replace` table would be emptied because no file matches the glob."""
+
+    def __init__(self, folder: str, file_glob: str) -> None:
+        super().__init__(
+            f"no file in {folder} matches {file_glob!r}, so there is nothing to replace the "
+            "table with; the table was left as it was"
+        )
+
+
+def _fast_reader(
+    files: FilesSpec, pii: PiiRules, salt: bytes, lists_as_text: bool, conform: bool
+) -> Callable[[Any, NewerKeys | None], Iterator[Any]]:
+    """Arrow batches of one file: DuckDB for local files, pyarrow for remote ones."""
+    remote_pii = arrow_transform(
+        pii.columns_for(files.table, "hash"), pii.columns_for(files.table, "drop"), salt
+    )
+
+    def read(item: Any, newer: NewerKeys | None) -> Iterator[Any]:
+        path = local_path(item["file_url"])
+        if path is not None:
+            batches = prefetch(duckdb_batches(path, files, pii, salt, lists_as_text, newer))
+        else:
+            batches = (
+                newer.filter_arrow(remote_pii(batch)) if newer else remote_pii(batch)
+                for batch in _open_remote(item, files, lists_as_text)
+            )
+        for table in batches:
+            if conform:
+                table = conform_to_table(table, files.table, files.columns or {})
+            yield _with_source_file(table, item["file_name"])
+
+    return read
 
 
 def _open_remote(item: Any, files: FilesSpec, lists_as_text: bool) -> Iterator[Any]:
@@ -149,24 +227,26 @@ def _open_remote(item: Any, files: FilesSpec, lists_as_text: bool) -> Iterator[A
         yield from pyarrow_batches(file_obj, files, lists_as_text)
 
 
-def _row_reader(files: FilesSpec, hashed: list[str], dropped: list[str], salt: bytes) -> Any:
+def _row_reader(
+    files: FilesSpec, pii: PiiRules, salt: bytes
+) -> Callable[[Any, NewerKeys | None], Iterator[Any]]:
     """dlt's reference readers (dict rows), with the row-path PII transform."""
-    import dlt
     from dlt.sources.filesystem.readers import _read_csv, _read_jsonl, _read_parquet
 
-    read = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}[files.format]
-    pii_rows = row_transform(hashed, dropped, salt)
+    read_chunks = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}[files.format]
+    pii_rows = row_transform(
+        pii.columns_for(files.table, "hash"), pii.columns_for(files.table, "drop"), salt
+    )
+    kwargs = {"sep": files.csv_delimiter} if files.format == "csv" else {}
 
-    @dlt.transformer(name=files.table)
-    def read_rows(file_items: list[Any]) -> Iterator[Any]:
-        for item in sorted(file_items, key=lambda f: f["file_name"]):
-            kwargs = {"sep": files.csv_delimiter} if files.format == "csv" else {}
-            for chunk in read([item], **kwargs):
-                yield [
-                    dict(pii_rows(row), **{SOURCE_FILE_COLUMN: item["file_name"]}) for row in chunk
-                ]
+    def read(item: Any, newer: NewerKeys | None) -> Iterator[Any]:
+        for chunk in read_chunks([item], **kwargs):
+            rows = [dict(pii_rows(row), **{SOURCE_FILE_COLUMN: item["file_name"]}) for row in chunk]
+            rows = newer.filter_rows(rows) if newer else rows
+            if rows:
+                yield rows
 
-    return read_rows
+    return read
 
 
 def _apply_file_hints(resource: Any, files: FilesSpec) -> None:

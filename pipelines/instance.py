@@ -6,10 +6,20 @@ import fcntl
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from pipelines.warehouse import PROJECT_ROOT
 
 DEFAULT_DAGSTER_HOME = PROJECT_ROOT / ".dagster"
+# CLI runs print their own progress. Dagster's stdout capture would start `tail` and
+# `watch_orphans` helper processes for every run: slower to start, and on Ctrl-C they print
+# tracebacks into the user's terminal. Their structured events still land in the instance.
+_CLI_OVERRIDES = {
+    "compute_logs": {
+        "module": "dagster._core.storage.noop_compute_log_manager",
+        "class": "NoOpComputeLogManager",
+    }
+}
 
 
 def ensure_dagster_home() -> Path:
@@ -37,3 +47,12 @@ def ensure_dagster_home() -> Path:
 
         DagsterInstance.get().dispose()  # creates (or migrates) storage once, under the lock
     return home
+
+
+def cli_instance() -> Any:
+    """The shared Dagster instance as CLI commands open it (call `ensure_dagster_home` first)."""
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    home = os.environ["DAGSTER_HOME"]
+    return DagsterInstance.from_ref(InstanceRef.from_dir(home, overrides=_CLI_OVERRIDES))

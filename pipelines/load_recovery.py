@@ -5,6 +5,10 @@ normalized a package (or while loading it), dropping it would lose that data, or
 tables, load parts of it twice. So before the new run starts, any pending package is finished
 first: dlt resumes it and skips the jobs it already completed. A package killed during extract
 was never committed, so nothing of it is pending and the next run extracts again.
+
+Only a package left by a crash (or by a transient failure) can be finished this way. One whose
+replay fails for good, such as a package an older version left after a contract violation, is
+dropped and reported, and the run goes on to extract fresh data.
 """
 
 from __future__ import annotations
@@ -12,21 +16,47 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines.failed_packages import DroppedPackage, drop_pending_packages
+from pipelines.failures import explain_load_failure, is_transient
 from pipelines.spec import SourceSpec
 
 
-def finish_interrupted_load(pipeline: Any) -> list[str]:
-    """Normalize and load packages an earlier run left behind; return their load ids."""
+@dataclass(frozen=True)
+class Recovery:
+    """What happened to the packages an earlier run left: finished, or dropped with a reason."""
+
+    finished: list[str] = field(default_factory=list)
+    dropped: list[DroppedPackage] = field(default_factory=list)
+
+
+def finish_interrupted_load(pipeline: Any, spec: SourceSpec) -> Recovery:
+    """Normalize and load packages an earlier run left behind; drop those that cannot load.
+
+    Raises:
+        Exception: the replay's error when it is transient (the package is kept for a resume).
+    """
     if not pipeline.has_pending_data:
-        return []
+        return Recovery()
     pending = list(pipeline.list_extracted_load_packages()) + list(
         pipeline.list_normalized_load_packages()
     )
-    pipeline.normalize()
-    pipeline.load()
-    return pending
+    try:
+        # Load what is normalized first: a package that fails to normalize must not take an
+        # older, loadable one down with it when it is dropped.
+        if pipeline.list_normalized_load_packages():
+            pipeline.load()
+        pipeline.normalize()
+        pipeline.load()
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        dropped = drop_pending_packages(pipeline, explain_load_failure(exc, spec, values=False))
+        gone = {package.load_id for package in dropped}
+        return Recovery([load_id for load_id in pending if load_id not in gone], dropped)
+    return Recovery(pending)
 
 
 @contextlib.contextmanager

@@ -5,49 +5,64 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.dead_runs import SOURCE_TAG
+from pipelines.interrupts import INTERRUPTED_METADATA_KEY
+from pipelines.pool_slots import WarehouseBusyError, claimed_slot
 from pipelines.registry import LoadedSource, load_registry
+from pipelines.run_processes import PROCESS_TAG, current_process
+from pipelines.run_summary import SourceOutcome, TableOutcome, one_line, render_summary
 from pipelines.secrets import MissingSecretError, missing_secrets
 from pipelines.warehouse import Warehouse, configured_warehouse
 
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+# The summary reports failures in one line each; Dagster's console logger would add tracebacks.
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+_JOB_NAME = "sourcegate_cli_run"
+_INTERRUPTED = ("DagsterExecutionInterruptedError", "KeyboardInterrupt")
 
 
-@dataclass
-class TableOutcome:
-    """One row of the final summary table."""
+class RunInterruptedError(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a run, while it waited for the warehouse or while it loaded."""
 
-    source: str
-    table: str
-    rows_loaded: int | None = None
-    row_count: int | None = None
-    checks_passed: int = 0
-    checks_failed: list[str] = field(default_factory=list)
-    checks_warned: list[str] = field(default_factory=list)
+    def __init__(self, source: str, run_id: str, waiting: bool) -> None:
+        super().__init__(source, run_id, waiting)
+        self.source = source
+        self.run_id = run_id
+        self.waiting = waiting
 
-
-@dataclass
-class SourceOutcome:
-    """How one source's run ended."""
-
-    name: str
-    status: str  # loaded | failed | skipped
-    message: str = ""
-    seconds: float = 0.0
-    tables: list[TableOutcome] = field(default_factory=list)
-
-    @property
-    def blocking_failures(self) -> int:
-        """Error-severity checks that failed."""
-        return sum(len(t.checks_failed) for t in self.tables)
+    def explain(self) -> str:
+        """One line for the terminal: what stopped and what state it left."""
+        if self.waiting:
+            return f"interrupted while {self.source} waited for the warehouse; nothing was loaded"
+        return (
+            f"interrupted: the load of {self.source} (run {self.run_id[:8]}) stopped and was "
+            "marked failed, and its warehouse slot is free. Nothing is half-written: the next "
+            "run finishes or redoes that load"
+        )
 
 
-def run_sources(names: list[str], sources: Path, out: Any = None) -> int:
-    """Run the named (or all enabled) sources; return the process exit code."""
+@dataclass(frozen=True)
+class RunSettings:
+    """How `sourcegate run` waits for the warehouse and where it reports progress."""
+
+    wait_timeout: float
+    say: Callable[[str], None]
+
+
+def run_sources(
+    names: list[str], sources: Path, out: Any = None, wait_timeout: float = 1800.0
+) -> int:
+    """Run the named (or all enabled) sources; return the process exit code.
+
+    ``wait_timeout`` bounds how long each run waits for a warehouse slot held by another run.
+    """
     out = out or sys.stdout
+    settings = RunSettings(wait_timeout, lambda text: print(text, file=out, flush=True))
     warehouse = configured_warehouse()
     registry = load_registry(sources, reserved_names=warehouse.reserved_source_names())
     for error in registry.errors:
@@ -66,25 +81,17 @@ def run_sources(names: list[str], sources: Path, out: Any = None) -> int:
     from pipelines.instance import ensure_dagster_home
 
     ensure_dagster_home()
-    outcomes = []
-    total = len(chosen)
+    outcomes: list[SourceOutcome] = []
+    busy = ""
     for index, source in enumerate(chosen, start=1):
-        prefix = f"[{index}/{total}] {source.name}"
-        missing = missing_secrets(source.spec.model_dump(by_alias=True))
-        if missing:
-            hint = MissingSecretError(source.name, missing).hint
-            outcome = SourceOutcome(source.name, "skipped", f"skipped: {hint}")
-            print(f"{prefix}: {outcome.message}", file=out, flush=True)
+        prefix = f"[{index}/{len(chosen)}] {source.name}"
+        if busy:
+            outcome = SourceOutcome(source.name, "skipped", f"not run: {busy}")
         else:
-            print(
-                f"{prefix}: loading {', '.join(source.spec.table_names())} ...",
-                file=out,
-                flush=True,
-            )
-            outcome = _materialize([source], warehouse)
-            print(f"{prefix}: {_one_line(outcome)}", file=out, flush=True)
+            outcome = _run_source(source, prefix, warehouse, settings)
+            busy = "the warehouse stayed busy (see above)" if outcome.warehouse_busy else ""
         outcomes.append(outcome)
-    mart = _run_marts(chosen, outcomes, warehouse, out)
+    mart = _run_marts(chosen, outcomes, warehouse, settings, out)
     if mart is not None:
         outcomes.append(mart)
     print("", file=out)
@@ -93,6 +100,28 @@ def run_sources(names: list[str], sources: Path, out: Any = None) -> int:
     if registry.errors and not names:
         failed.append(None)
     return 1 if failed else 0
+
+
+def _run_source(
+    source: LoadedSource, prefix: str, warehouse: Warehouse, settings: RunSettings
+) -> SourceOutcome:
+    """Run one source, or skip it when a secret it needs is not set; print one line each."""
+    missing = missing_secrets(source.spec.model_dump(by_alias=True))
+    if missing:
+        outcome = SourceOutcome(
+            source.name, "skipped", f"skipped: {MissingSecretError(source.name, missing).hint}"
+        )
+        settings.say(f"{prefix}: {outcome.message}")
+        return outcome
+    settings.say(f"{prefix}: loading {', '.join(source.spec.table_names())} ...")
+    try:
+        outcome = _materialize([source], warehouse, settings)
+    except WarehouseBusyError as exc:
+        outcome = SourceOutcome(source.name, "failed", str(exc), warehouse_busy=True)
+    settings.say(f"{prefix}: {one_line(outcome)}")
+    for note in outcome.notes:
+        settings.say(f"{prefix}: {note}")
+    return outcome
 
 
 def _choose(sources: list[LoadedSource], names: list[str]) -> tuple[list[LoadedSource], list[str]]:
@@ -105,37 +134,76 @@ def _choose(sources: list[LoadedSource], names: list[str]) -> tuple[list[LoadedS
 def _materialize(
     sources: list[LoadedSource],
     warehouse: Warehouse,
+    settings: RunSettings,
     selection: list[Any] | None = None,
     label: str | None = None,
 ) -> SourceOutcome:
-    """One Dagster run in the shared instance: a source's assets, or the given selection."""
-    from dagster import AssetKey, DagsterInstance, materialize
+    """One Dagster run in the shared instance: a source's assets, or the given selection.
+
+    The run's warehouse slot is claimed before the run starts (see `pipelines.pool_slots`), so
+    a busy warehouse is reported and bounded instead of waited on silently.
+
+    Raises:
+        RunInterruptedError: if Ctrl-C or SIGTERM stopped the run.
+    """
+    from dagster import AssetKey, Definitions, define_asset_job
 
     from assets.factory import definitions_for_sources
+    from assets.resources import WAREHOUSE_POOL
+    from pipelines.instance import cli_instance
 
     logging.getLogger("dagster").setLevel(logging.ERROR)
     defs = definitions_for_sources(sources, warehouse)
     if selection is None:
         selection = [AssetKey([sources[0].name, t]) for t in sources[0].spec.table_names()]
     name = label or sources[0].name
+    job = Definitions(
+        jobs=[define_asset_job(_JOB_NAME, selection=selection)],
+        assets=list(defs.assets),
+        resources=defs.resources,
+    ).resolve_job_def(_JOB_NAME)
+    (step_key,) = job.graph.node_names()  # one warehouse step per run
+    run_id = str(uuid.uuid4())
+    tags = {
+        SOURCE_TAG: name,
+        "sourcegate/trigger": "cli",
+        PROCESS_TAG: current_process().as_tag(),
+        # The daemon cannot re-execute an in-process job; step retries cover transient errors.
+        "dagster/max_retries": "0",
+    }
     started = time.perf_counter()
-    with DagsterInstance.get() as instance:
-        result = materialize(
-            list(defs.assets),
-            selection=selection,
-            instance=instance,
-            resources=defs.resources,
-            run_config=QUIET_LOGS,
-            raise_on_error=False,
-            tags={"sourcegate/source": name, "sourcegate/trigger": "cli"},
-        )
-    seconds = time.perf_counter() - started
+    result = None
+    try:
+        with (
+            cli_instance() as instance,
+            claimed_slot(
+                instance, WAREHOUSE_POOL, run_id, step_key, settings.wait_timeout, settings.say
+            ),
+        ):
+            result = job.execute_in_process(
+                run_config=QUIET_LOGS,
+                instance=instance,
+                raise_on_error=False,
+                run_id=run_id,
+                tags=tags,
+            )
+    except KeyboardInterrupt:
+        raise RunInterruptedError(name, run_id, waiting=result is None) from None
+    if _was_interrupted(result):
+        raise RunInterruptedError(name, run_id, waiting=False)
+    return _outcome(result, name, selection, time.perf_counter() - started)
+
+
+def _outcome(result: Any, name: str, selection: list[Any], seconds: float) -> SourceOutcome:
+    """Rows, checks and notes per table from a finished run's events."""
     tables = {key.path[-1]: TableOutcome(name, key.path[-1]) for key in selection}
+    notes: list[str] = []
     for event in result.get_asset_materialization_events():
         metadata = event.materialization.metadata
         row = tables[event.asset_key.path[-1]]
         row.rows_loaded = _value(metadata.get("rows_loaded"))
         row.row_count = _value(metadata.get("dagster/row_count"))
+        notes += [note for note in _recovery_notes(metadata) if note not in notes]
     for evaluation in result.get_asset_check_evaluations():
         row = tables[evaluation.asset_key.path[-1]]
         if evaluation.passed:
@@ -144,19 +212,33 @@ def _materialize(
             row.checks_warned.append(evaluation.check_name)
         else:
             row.checks_failed.append(evaluation.check_name)
-    if result.success:
-        return SourceOutcome(name, "loaded", seconds=seconds, tables=list(tables.values()))
-    return SourceOutcome(
-        name,
-        "failed",
-        _failure_message(result),
-        seconds=seconds,
-        tables=list(tables.values()),
-    )
+    status, message = ("loaded", "") if result.success else ("failed", _failure_message(result))
+    return SourceOutcome(name, status, message, seconds, list(tables.values()), notes=notes)
+
+
+def _recovery_notes(metadata: Any) -> list[str]:
+    """What the load did with packages an earlier run left: finished or dropped."""
+    notes = []
+    finished = _value(metadata.get("recovered_packages")) or []
+    if finished:
+        notes.append(
+            f"also finished {len(finished)} load package(s) an interrupted run left "
+            f"({', '.join(finished)})"
+        )
+    for package in _value(metadata.get("dropped_packages")) or []:
+        notes.append(
+            f"dropped load package {package['load_id']}, which an earlier run left and which "
+            f"cannot load: {package['reason']}"
+        )
+    return notes
 
 
 def _run_marts(
-    chosen: list[LoadedSource], outcomes: list[SourceOutcome], warehouse: Warehouse, out: Any
+    chosen: list[LoadedSource],
+    outcomes: list[SourceOutcome],
+    warehouse: Warehouse,
+    settings: RunSettings,
+    out: Any,
 ) -> SourceOutcome | None:
     """Rebuild customer_profiles after its sources, unless a blocking check stopped one."""
     from assets.marts.customer_profiles import MART_KEY, REQUIRED_SOURCES
@@ -175,13 +257,27 @@ def _run_marts(
         print(f"{prefix}: {message}", file=out, flush=True)
         return SourceOutcome("marts", "skipped", message)
     print(f"{prefix}: building ...", file=out, flush=True)
-    outcome = _materialize(chosen, warehouse, selection=[MART_KEY], label="marts")
-    print(f"{prefix}: {_one_line(outcome)}", file=out, flush=True)
+    outcome = _materialize(chosen, warehouse, settings, selection=[MART_KEY], label="marts")
+    print(f"{prefix}: {one_line(outcome)}", file=out, flush=True)
     return outcome
 
 
 def _stage(sources: list[LoadedSource], name: str) -> str:
     return next((s.spec.stage for s in sources if s.name == name), "pilot")
+
+
+def _was_interrupted(result: Any) -> bool:
+    """True when Ctrl-C or SIGTERM ended the run (Dagster turns both into a step failure)."""
+    for event in result.get_step_failure_events():
+        failure = event.step_failure_data.user_failure_data
+        if failure is not None and INTERRUPTED_METADATA_KEY in (failure.metadata or {}):
+            return True
+        error = event.step_failure_data.error
+        while error is not None:
+            if error.cls_name in _INTERRUPTED:
+                return True
+            error = error.cause
+    return False
 
 
 def _failure_message(result: Any) -> str:
@@ -197,74 +293,3 @@ def _failure_message(result: Any) -> str:
 
 def _value(entry: Any) -> Any:
     return getattr(entry, "value", entry)
-
-
-def _one_line(outcome: SourceOutcome) -> str:
-    if outcome.status == "failed":
-        return f"FAILED after {outcome.seconds:.1f}s: {outcome.message}"
-    loaded = [t.rows_loaded for t in outcome.tables if t.rows_loaded is not None]
-    verb, rows = (
-        ("loaded", sum(loaded))
-        if loaded
-        else ("built", sum(t.row_count or 0 for t in outcome.tables))
-    )
-    checks = sum(t.checks_passed for t in outcome.tables)
-    failed = outcome.blocking_failures
-    warned = sum(len(t.checks_warned) for t in outcome.tables)
-    text = f"{verb} {rows:,} rows in {outcome.seconds:.1f}s; checks: {checks} passed"
-    if failed:
-        text += f", {failed} FAILED"
-    if warned:
-        text += f", {warned} warned"
-    return text
-
-
-def render_summary(outcomes: list[SourceOutcome]) -> str:
-    """A plain-text table: source, table, rows loaded, rows in table, checks, status."""
-    header = ("source", "table", "rows loaded", "rows in table", "checks passed/failed", "status")
-    rows: list[tuple[str, ...]] = []
-    for outcome in outcomes:
-        if outcome.status == "skipped":
-            rows.append((outcome.name, "-", "-", "-", "-", "skipped"))
-            continue
-        for table in outcome.tables:
-            failed = len(table.checks_failed)
-            total = table.checks_passed + failed + len(table.checks_warned)
-            checks = f"{table.checks_passed}/{failed}" if total else "-"
-            if table.checks_warned:
-                checks += f" (+{len(table.checks_warned)} warn)"
-            status = (
-                "failed" if outcome.status == "failed" else ("checks failed" if failed else "ok")
-            )
-            rows.append(
-                (
-                    outcome.name,
-                    table.table,
-                    _fmt(table.rows_loaded),
-                    _fmt(table.row_count),
-                    checks,
-                    status,
-                )
-            )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(header)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in rows]
-    problems = [o for o in outcomes if o.status != "loaded"] + [
-        o
-        for o in outcomes
-        if o.status == "loaded" and (o.blocking_failures or any(t.checks_warned for t in o.tables))
-    ]
-    for outcome in problems:
-        if outcome.status in ("failed", "skipped"):
-            lines.append(f"{outcome.name}: {outcome.message.removeprefix(outcome.name + ': ')}")
-        for table in outcome.tables:
-            for name in table.checks_failed:
-                lines.append(f"{outcome.name}.{table.table}: check {name} FAILED (error)")
-            for name in table.checks_warned:
-                lines.append(f"{outcome.name}.{table.table}: check {name} failed (warn)")
-    return "\n".join(lines)
-
-
-def _fmt(value: int | None) -> str:
-    return "-" if value is None else f"{value:,}"

@@ -6,6 +6,7 @@ from typing import Any
 
 Columns = dict[str, dict[str, str]]  # table -> column -> warehouse type
 _DLT_COLUMNS = ("_dlt_load_id", "_dlt_id")
+_VARIANT_MARKER = "__v_"  # dlt names a variant column `<column>__v_<type>`
 
 
 def warehouse_columns(pipeline: Any, tables: list[str]) -> Columns:
@@ -34,14 +35,27 @@ def describe_changes(before: Columns, after: Columns) -> dict[str, dict[str, Any
         if not old:
             changes[table] = {"new_table": True, "added": dict(columns), "changed": {}}
             continue
+        added = {c: t for c, t in columns.items() if c not in old}
         changes[table] = {
             "new_table": False,
-            "added": {c: t for c, t in columns.items() if c not in old},
+            "added": added,
             "changed": {
                 c: f"{old[c]} -> {t}" for c, t in columns.items() if c in old and old[c] != t
-            },
+            }
+            | _variants(old, added),
         }
     return changes
+
+
+def _variants(old: dict[str, str], added: dict[str, str]) -> dict[str, str]:
+    """Columns retyped through a dlt variant: `amount` got values that are not its type, and
+    dlt put them in the new column `amount__v_text`."""
+    found = {}
+    for column, column_type in added.items():
+        base, marker, _ = column.rpartition(_VARIANT_MARKER)
+        if marker and base in old:
+            found[base] = f"{old[base]} -> {old[base]} + {column} ({column_type})"
+    return found
 
 
 def summarize(change: dict[str, Any]) -> str:

@@ -10,8 +10,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
-from collections.abc import Iterator
+import socket
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,20 @@ SOURCES_ENV = "SOURCEGATE_SOURCES"
 DEFAULT_WAREHOUSE = Path("warehouse") / "marketing.duckdb"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg2://")
+
+
+STATE_DIR_ENV = "SOURCEGATE_STATE_DIR"
+WAIT_TIMEOUT_ENV = "SOURCEGATE_WAIT_TIMEOUT"
+DEFAULT_WAIT_TIMEOUT = 1800.0
+
+
+class WarehouseLockTimeoutError(RuntimeError):
+    """The writer lock stayed taken past the wait timeout; the message names the holder."""
+
+
+def wait_timeout() -> float:
+    """Seconds a run waits for a warehouse another run holds: `$SOURCEGATE_WAIT_TIMEOUT` or 1800."""
+    return float(os.environ.get(WAIT_TIMEOUT_ENV) or DEFAULT_WAIT_TIMEOUT)
 
 
 def sources_dir() -> Path:
@@ -81,26 +98,38 @@ class Warehouse:
 
     @property
     def state_dir(self) -> Path:
-        """Local dlt working folders and the fallback PII salt, per warehouse."""
+        """Local dlt working folders and the fallback PII salt, per warehouse.
+
+        Beside a DuckDB file; for other warehouses under `$SOURCEGATE_STATE_DIR` (default
+        `.warehouse_state/` in the repo, which git ignores).
+        """
         if self.path is not None:
             return self.path.parent / f".{self.path.stem}_dlt"
         digest = hashlib.sha256(self._safe_url().encode()).hexdigest()[:12]
-        return PROJECT_ROOT / ".warehouse_state" / f"{self.catalog}_{digest}"
+        root = Path(os.environ.get(STATE_DIR_ENV) or PROJECT_ROOT / ".warehouse_state")
+        return root / f"{self.catalog}_{digest}"
 
     def table_name(self, source: str, table: str) -> str:
         """The fully qualified name, as shown in Dagster's `dagster/table_name`."""
         return f"{self.catalog}.{source}.{table}"
 
     def destination(self) -> Any:
-        """The dlt destination writing to this warehouse."""
+        """The dlt destination writing to this warehouse.
+
+        `replace` tables load through a staging table and are swapped in one transaction
+        (dlt's `insert-from-staging`): its default truncates the table before loading, so a
+        load that then fails would leave it empty.
+        """
+        staged = {"replace_strategy": "insert-from-staging"}
         if self.url:
             from dlt.destinations import postgres
 
-            return postgres(credentials=self.url.replace("postgresql+psycopg2://", "postgresql://"))
+            url = self.url.replace("postgresql+psycopg2://", "postgresql://")
+            return postgres(credentials=url, **staged)
         from dlt.destinations import duckdb
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        return duckdb(credentials=str(self.path))
+        return duckdb(credentials=str(self.path), **staged)
 
     def sqlalchemy_url(self) -> str:
         """The SQLAlchemy URL GX and the marts connect with."""
@@ -154,24 +183,58 @@ class Warehouse:
         finally:
             engine.dispose()
 
+    @property
+    def lock_file(self) -> Path | None:
+        """The file whose lock serializes writers (DuckDB warehouses only)."""
+        return None if self.path is None else self.path.parent / f".{self.path.name}.lock"
+
     @contextlib.contextmanager
-    def writer_lock(self) -> Iterator[None]:
+    def writer_lock(
+        self,
+        holder: str = "",
+        timeout: float | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> Iterator[None]:
         """Hold the warehouse's write lock across processes (DuckDB allows one writer process).
 
         The Dagster pool already serializes steps; this lock also covers runs that do not share
-        an instance, such as two `sourcegate run` commands started at once. A no-op for
-        PostgreSQL, which handles concurrent writers itself.
+        an instance, such as two `sourcegate run` commands with different Dagster homes. A no-op
+        for PostgreSQL, which handles concurrent writers itself. ``holder`` (say, the source and
+        run) is written into the lock file so that waiting processes and `sourcegate status`
+        can name it; ``on_wait`` hears once that the lock is taken.
+
+        Raises:
+            WarehouseLockTimeoutError: when the lock stays taken for ``timeout`` seconds.
         """
-        if self.path is None:
+        if self.lock_file is None:
             yield
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with (self.path.parent / f".{self.path.name}.lock").open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        self.lock_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.lock_file.open("a+") as handle:
+            _acquire(handle, self.lock_file, timeout, on_wait)
             try:
+                handle.seek(0)
+                handle.truncate()
+                handle.write(json.dumps(_holder_record(holder)))
+                handle.flush()
                 yield
             finally:
+                handle.seek(0)
+                handle.truncate()
+                handle.flush()
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def lock_holder(self) -> dict[str, Any] | None:
+        """Who holds the writer lock now ({pid, host, holder, since}), or None when it is free."""
+        if self.lock_file is None or not self.lock_file.exists():
+            return None
+        with self.lock_file.open("a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return _read_holder(self.lock_file)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        return None
 
     def _safe_url(self) -> str:
         parts = urlsplit(self.url or "")
@@ -180,3 +243,49 @@ class Warehouse:
 
     def __str__(self) -> str:
         return str(self.path) if self.path is not None else f"postgresql://{self._safe_url()}"
+
+
+def _acquire(
+    handle: Any, lock_file: Path, timeout: float | None, on_wait: Callable[[str], None] | None
+) -> None:
+    """Take the exclusive lock, polling so the wait can be announced, bounded and interrupted."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    announced = False
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        holder = describe_holder(_read_holder(lock_file))
+        if on_wait is not None and not announced:
+            on_wait(f"waiting for {holder} to release the warehouse writer lock ...")
+            announced = True
+        if deadline is not None and time.monotonic() >= deadline:
+            raise WarehouseLockTimeoutError(
+                f"gave up after {timeout:.0f}s waiting for the warehouse writer lock, held by "
+                f"{holder}; if that process is gone, the lock is already free: run again"
+            )
+        time.sleep(0.25)
+
+
+def describe_holder(record: dict[str, Any] | None) -> str:
+    """`crm_contacts (run 1a2b3c4d), pid 4242 on host-a since 12:03:04`, or `another process`."""
+    if not record:
+        return "another process"
+    since = time.strftime("%H:%M:%S", time.localtime(record.get("since", 0)))
+    who = record.get("holder") or "a process"
+    return f"{who}, pid {record.get('pid')} on {record.get('host')} since {since}"
+
+
+def _holder_record(holder: str) -> dict[str, Any]:
+    host = socket.gethostname()
+    return {"pid": os.getpid(), "host": host, "holder": holder, "since": time.time()}
+
+
+def _read_holder(lock_file: Path) -> dict[str, Any] | None:
+    try:
+        text = lock_file.read_text()
+        return json.loads(text) if text.strip() else None
+    except (OSError, ValueError):
+        return None

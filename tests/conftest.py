@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,26 @@ import duckdb
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _state_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Whatever a test forgets to point elsewhere (warehouse, dlt state, Dagster home) lands in
+    a temporary folder, never in the checkout; subprocesses inherit it."""
+    root = tmp_path_factory.mktemp("session_state")
+    defaults = {
+        "SOURCEGATE_WAREHOUSE": str(root / "warehouse" / "marketing.duckdb"),
+        "SOURCEGATE_STATE_DIR": str(root / "warehouse_state"),
+        "DAGSTER_HOME": str(root / "dagster_home"),
+    }
+    previous = {key: os.environ.get(key) for key in defaults}
+    os.environ.update(defaults)
+    yield
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture

@@ -68,6 +68,6 @@ def test_freeze_rejects_a_new_column_and_keeps_the_earlier_rows(
     assert outcome.failure == (
         "loyalty_members: load failed: schema contract: table 'members' got a new column "
         "'points' (bigint), but columns are frozen; set contract.columns to evolve to accept "
-        "it, or fix the export"
+        "it, or fix the export; nothing was loaded; the next run extracts fresh data"
     )
     assert query("select * from loyalty_members.members order by member_id") == before

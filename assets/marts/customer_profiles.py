@@ -82,8 +82,7 @@ def build_customer_profiles(sources: list[LoadedSource]) -> AssetsDefinition | N
         & AutomationCondition.all_deps_blocking_checks_passed(),
     )
     def customer_profiles(context: AssetExecutionContext, warehouse: WarehouseResource):
-        target = warehouse.get()
-        with target.writer_lock():
+        with warehouse.writer_lock(context, "marts") as target:
             present = set(
                 target.query("select table_schema, table_name from information_schema.tables")
             )

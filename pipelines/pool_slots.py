@@ -1,0 +1,121 @@
+"""Claim a run's warehouse pool slot before the run starts, waiting visibly and for a bounded time.
+
+Dagster's in-process executor waits for a blocked pool in a loop that neither sleeps nor checks
+for Ctrl-C or SIGTERM (`InstanceConcurrencyContext.interval_to_next_pending_claim_check` in
+dagster 1.13 returns at most 0, so `sleep_til_ready` never sleeps). `sourcegate run` therefore
+claims the slot itself, with the run id it will give the run, through the same storage API
+Dagster uses (`claim_concurrency_slot`). When the run's step asks for the slot, Dagster finds it
+already claimed and goes straight on; it frees the slot when the step ends.
+
+While it waits, the claim loop says once who holds the slot, releases the slots of runs whose
+process died, honours Ctrl-C and SIGTERM, and gives up after a timeout naming the holder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pipelines.dead_runs import record_claimant, release_dead_runs, run_source
+from pipelines.run_processes import current_process
+
+POLL_SECONDS = 0.5
+DEAD_RUN_CHECK_SECONDS = 5.0
+
+
+class WarehouseBusyError(RuntimeError):
+    """The slot stayed taken past the wait timeout; the message names the holder and the fix."""
+
+
+@contextlib.contextmanager
+def claimed_slot(
+    instance: Any,
+    pool: str,
+    run_id: str,
+    step_key: str,
+    timeout: float,
+    say: Callable[[str], None],
+) -> Iterator[None]:
+    """Hold ``pool``'s slot for the step ``step_key`` of the run ``run_id`` (not created yet).
+
+    Everything the run holds is freed on exit, so an error before or during the run never
+    leaves a slot behind.
+
+    Raises:
+        WarehouseBusyError: if no slot came free within ``timeout`` seconds.
+    """
+    storage = instance.event_log_storage
+    limited = _pool_limit(storage, pool) is not None
+    try:
+        if limited:
+            record_claimant(instance, run_id, current_process())
+            _wait_for_slot(instance, pool, run_id, step_key, timeout, say)
+        yield
+    finally:
+        if limited:
+            storage.free_concurrency_slots_for_run(run_id)
+            record_claimant(instance, run_id, None)
+
+
+def _wait_for_slot(
+    instance: Any, pool: str, run_id: str, step_key: str, timeout: float, say: Callable[[str], None]
+) -> None:
+    storage = instance.event_log_storage
+    started = time.monotonic()
+    next_dead_run_check = started
+    announced = False
+    while True:
+        if time.monotonic() >= next_dead_run_check:
+            for action in release_dead_runs(instance):
+                say(action)
+            next_dead_run_check = time.monotonic() + DEAD_RUN_CHECK_SECONDS
+        if storage.claim_concurrency_slot(pool, run_id, step_key).is_claimed:
+            return
+        holders = _holders(instance, pool, run_id)
+        if not announced:
+            say(f"waiting for {holders} to release the warehouse ...")
+            announced = True
+        waited = time.monotonic() - started
+        if waited >= timeout:
+            raise WarehouseBusyError(
+                f"gave up after waiting {waited:.0f}s for the warehouse: {holders} still holds "
+                "it. If that run is stuck, `sourcegate status` shows it and `sourcegate status "
+                "--repair` releases it; otherwise try again later or raise --wait-timeout"
+            )
+        time.sleep(POLL_SECONDS)
+
+
+def _holders(instance: Any, pool: str, run_id: str) -> str:
+    """Who holds the pool's slots, e.g. `run 1a2b3c4d (source crm_contacts)`."""
+    info = instance.event_log_storage.get_concurrency_info(pool)
+    names = []
+    for slot in info.claimed_slots:
+        if slot.run_id != run_id:
+            run = instance.get_run_by_id(slot.run_id)
+            names.append(f"run {slot.run_id[:8]} (source {run_source(run)})")
+    if not names:
+        ahead = [s.run_id for s in info.pending_steps if s.run_id != run_id]
+        return f"{len(ahead)} queued run(s)" if ahead else "another run"
+    return ", ".join(names)
+
+
+def _pool_limit(storage: Any, pool: str) -> int | None:
+    """The pool's slot limit, initialised from the instance default as Dagster does; None: none."""
+    if not storage.supports_global_concurrency_limits:
+        return None
+    from dagster._core.instance.config import PoolGranularity
+
+    config = storage.get_pool_config()
+    if config.pool_granularity == PoolGranularity.RUN:
+        return None  # runs are limited when dequeued, never per step
+    limits = {limit.name: limit for limit in storage.get_pool_limits()}
+    limit = limits.get(pool)
+    default = config.default_pool_limit
+    if (limit is None and default is not None) or (
+        limit is not None and limit.from_default and limit.limit != default
+    ):
+        storage.initialize_concurrency_limit_to_default(pool)
+        limit = {limit.name: limit for limit in storage.get_pool_limits()}.get(pool)
+    return None if limit is None else limit.limit
