@@ -11,6 +11,7 @@ from assets.ingestion import build_ingestion_asset
 from assets.invalid_sources import invalid_source_assets
 from assets.marts.customer_profiles import build_customer_profiles
 from assets.resources import DltLoaderResource, WarehouseResource
+from assets.run_health import release_dead_runs_sensor
 from pipelines.registry import LoadedSource, Registry, load_registry
 from pipelines.warehouse import Warehouse, sources_dir, warehouse_setting
 
@@ -38,7 +39,9 @@ def definitions_from_registry(registry: Registry, warehouse: Warehouse) -> Defin
     broken_specs, broken_checks = invalid_source_assets(registry.errors)
     return Definitions.merge(
         definitions_for_sources(enabled, warehouse),
-        Definitions(assets=broken_specs, asset_checks=broken_checks),
+        Definitions(
+            assets=broken_specs, asset_checks=broken_checks, sensors=[release_dead_runs_sensor]
+        ),
     )
 
 

@@ -21,10 +21,11 @@ from dagster import (
 )
 
 from assets.resources import WAREHOUSE_POOL, DltLoaderResource, WarehouseResource
-from pipelines.failed_packages import describe_drop, drop_pending_packages
+from pipelines.failed_packages import abort_failed_packages, describe_drop
 from pipelines.failures import (
     explain_load_failure,
     explains_itself,
+    is_interrupt,
     is_transient,
     redact,
     secret_values,
@@ -151,6 +152,10 @@ def _load_tables(
     except MissingSecretError as exc:
         raise Failure(description=str(exc), allow_retries=False) from None
     except Exception as exc:
+        if is_interrupt(exc):
+            # dlt wraps Ctrl-C or SIGTERM during normalize or load; the package is kept for the
+            # next run to finish, never dropped.
+            raise KeyboardInterrupt from None
         reason = explain_load_failure(exc, spec)
         # The full trace helps engineers, but only redacted: URLs and errors can carry secrets.
         context.log.error(redact(traceback.format_exc(), secret_values(spec)))
@@ -184,7 +189,7 @@ def _drop_failed_load(
 ) -> str:
     """Drop what a terminal failure left pending, so the next run starts from fresh data."""
     try:
-        dropped = drop_pending_packages(pipeline, explain_load_failure(exc, spec, values=False))
+        dropped = abort_failed_packages(pipeline, explain_load_failure(exc, spec, values=False))
     except Exception:  # the next run's recovery tries again; the original failure matters more
         context.log.warning(
             f"{spec.name}: could not drop the failed load package; the next run retries: "

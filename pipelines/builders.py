@@ -15,12 +15,16 @@ from pipelines.warehouse import PROJECT_ROOT, Warehouse
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 # dlt warns on every load about DuckDB timestamp precision; our own output says what matters.
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+# Dagster owns Ctrl-C and SIGTERM: its handler stops the step at once and marks the run. dlt's
+# own handler would instead drain the running load jobs first, for as long as they take.
+os.environ.setdefault("RUNTIME__INTERCEPT_SIGNALS", "false")
 # Rows from Arrow items carry their load id too, as dict rows always do: a failed package's rows
 # can then be removed from append tables (pipelines.failed_packages), and a table that got dict
 # rows first (which makes `_dlt_load_id` NOT NULL) still accepts Arrow items later.
 os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
 
 PIPELINE_PREFIX = "sourcegate"  # pipeline names are `<prefix>_<source>`
+LOAD_ID_COLUMN = "_dlt_load_id"
 
 
 def build_source(
@@ -33,9 +37,18 @@ def build_source(
     Raises:
         MissingSecretError: if a `{secret: NAME}` it uses is not set.
     """
+    salt = salt if salt is not None else load_salt(warehouse.state_dir)
+    source = _kind_source(spec, warehouse, root, salt)
+    for resource in source.resources.values():
+        # Tables loaded from Arrow items before load ids were added to them lack the column;
+        # dlt would add it as NOT NULL, which no warehouse accepts on a table with rows.
+        resource.apply_hints(columns={LOAD_ID_COLUMN: {"data_type": "text", "nullable": True}})
+    return source
+
+
+def _kind_source(spec: SourceSpec, warehouse: Warehouse, root: Path, salt: bytes) -> Any:
     import dlt
 
-    salt = salt if salt is not None else load_salt(warehouse.state_dir)
     if spec.kind == "files":
         from pipelines.file_reader import files_resource
 

@@ -118,7 +118,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from pipelines.interrupts import terminate_as_interrupt
+    from pipelines.interrupts import exit_now_if_threads_linger, terminate_as_interrupt
     from pipelines.run_command import RunInterruptedError, run_sources
 
     if args.wait_timeout is not None:
@@ -132,6 +132,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(exc.explain(), file=sys.stderr)
         except KeyboardInterrupt:
             print("interrupted between loads: every load that finished is kept", file=sys.stderr)
+    exit_now_if_threads_linger(130)
     return 130
 
 

@@ -58,7 +58,7 @@ def unfinished_runs(instance: Any) -> list[RunState]:
     for record in instance.get_run_records(filters=RunsFilter(statuses=statuses)):
         run = record.dagster_run
         started = record.start_time or record.create_timestamp.timestamp()
-        process, alive = _process_of(instance, run, started, local_storage)
+        process, alive = _process_of(instance, run, local_storage)
         states.append(
             RunState(run.run_id, run_source(run), run.status.value, started, process, alive)
         )
@@ -96,10 +96,11 @@ def free_slots_of_ended_runs(instance: Any) -> list[str]:
         enqueued = {step.run_id: step.enqueued_timestamp.timestamp() for step in info.pending_steps}
         holders = {slot.run_id for slot in info.claimed_slots} | set(enqueued)
         for run_id in sorted(holders):
-            run = instance.get_run_by_id(run_id)
+            record = instance.get_run_record_by_id(run_id)
+            run = record.dagster_run if record else None
             if run is None and _claimant_may_live(instance, run_id, now - enqueued.get(run_id, 0)):
                 continue
-            if run is not None and not run.is_finished:
+            if run is not None and not _ended_long_ago(instance, record, now):
                 continue
             storage.free_concurrency_slots_for_run(run_id)
             if run is None:
@@ -115,6 +116,15 @@ def free_slots_of_ended_runs(instance: Any) -> list[str]:
     return actions
 
 
+def _ended_long_ago(instance: Any, record: Any, now: float) -> bool:
+    """Finished for longer than run monitoring's grace, which covers step processes of a
+    multiprocess run that outlive its worker (`free_slots_after_run_end_seconds`)."""
+    if not record.dagster_run.is_finished:
+        return False
+    grace = instance.run_monitoring_settings.get("free_slots_after_run_end_seconds") or 10
+    return now - (record.end_time or 0) >= grace
+
+
 def record_claimant(instance: Any, run_id: str, process: RunProcess | None) -> None:
     """Record (or, with None, forget) the process claiming a slot for a run not created yet."""
     value = process.as_tag() if process is not None else ""
@@ -122,11 +132,15 @@ def record_claimant(instance: Any, run_id: str, process: RunProcess | None) -> N
 
 
 def _claimant_may_live(instance: Any, run_id: str, age: float) -> bool:
-    """Whether the process that claimed for the unknown ``run_id`` may still be running."""
+    """Whether the process that claimed for the unknown ``run_id`` may still be running.
+
+    A claimant recorded elsewhere (another host or container) cannot be checked from here, so
+    it is left alone, as runs of other hosts are.
+    """
     key = CLAIMANT_KEY_PREFIX + run_id
     claimant = RunProcess.from_tag(instance.run_storage.get_cursor_values({key}).get(key, ""))
-    if claimant is not None and claimant.is_local:
-        return claimant.is_alive()
+    if claimant is not None:
+        return claimant.is_alive() if claimant.is_local else True
     return age < UNKNOWN_RUN_GRACE_SECONDS
 
 
@@ -142,32 +156,35 @@ def run_source(run: Any) -> str:
 
 
 def _process_of(
-    instance: Any, run: Any, started: float, local_storage: bool
+    instance: Any, run: Any, local_storage: bool
 ) -> tuple[RunProcess | None, bool | None]:
     """The run's process and whether it lives (None when this host cannot tell)."""
     tagged = RunProcess.from_tag(run.tags.get(PROCESS_TAG, ""))
     if tagged is not None:
         return tagged, tagged.is_alive() if tagged.is_local else None
-    pid = _recorded_pid(instance, run.run_id)
-    if pid is None or not local_storage:
+    recorded = _recorded_pid(instance, run.run_id)
+    if recorded is None or not local_storage:
         # No pid yet, or a shared instance whose pids may belong to other hosts.
         return None, None
+    pid, logged_at = recorded
     process = RunProcess("", pid)
     if not pid_is_running(pid):
         return process, False
-    before = started_before(pid, started)
+    # The worker logged its pid after it started: a process with that pid started later is
+    # another process that reused the pid.
+    before = started_before(pid, logged_at)
     return process, None if before is None else before
 
 
-def _recorded_pid(instance: Any, run_id: str) -> int | None:
-    """The pid of the run's process, from the first engine event that records one."""
+def _recorded_pid(instance: Any, run_id: str) -> tuple[int, float] | None:
+    """The pid of the run's worker and when it was logged, from the first engine event with one."""
     from dagster import DagsterEventType
 
     for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
         data = entry.dagster_event.engine_event_data if entry.dagster_event else None
         pid = getattr((data.metadata or {}).get("pid"), "value", None) if data else None
         if isinstance(pid, str) and pid.isdigit():
-            return int(pid)
+            return int(pid), entry.timestamp
     return None
 
 

@@ -114,12 +114,35 @@ _TRANSIENT = {
     "ChunkedEncodingError",
     "DestinationTransientException",
     "MemoryError",
+    # a source database that is down or restarting (SQLAlchemy, psycopg2)
+    "OperationalError",
+    # remote file drops read through fsspec: aiohttp (https, gcs, azure) and botocore (s3)
+    "ClientConnectionError",
+    "ClientPayloadError",
+    "ServerDisconnectedError",
+    "EndpointConnectionError",
+    "ReadTimeoutError",
+    "ConnectTimeoutError",
 }
+# botocore reports throttling as a ClientError with one of these codes
+_TRANSIENT_AWS_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout"}
 # dlt's verdict that retrying the same data cannot help: a contract violation, a value the
 # warehouse refuses, a schema that cannot be applied.
 _TERMINAL = {"DestinationTerminalException", "DataValidationError", "SchemaException"}
+_INTERRUPTS = {"DagsterExecutionInterruptedError", "SignalReceivedException"}
 # Memory, a full disk or quota are the machine's trouble, not the data's: keep the package.
-_TRANSIENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.ENOMEM}
+_TRANSIENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.ENOMEM, errno.EIO, errno.ETIMEDOUT}
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """True when Ctrl-C or SIGTERM caused ``exc`` (dlt wraps it in PipelineStepFailed)."""
+    return any(
+        isinstance(error, KeyboardInterrupt) or _named(error, _INTERRUPTS) for error in _chain(exc)
+    )
+
+
+def _named(error: BaseException, names: set[str]) -> bool:
+    return bool({cls.__name__ for cls in type(error).__mro__} & names)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -132,11 +155,15 @@ def is_transient(exc: BaseException) -> bool:
         status = getattr(getattr(error, "response", None), "status_code", None)
         if isinstance(status, int):
             return status >= 500 or status == 429
-        names = {cls.__name__ for cls in type(error).__mro__}
-        if names & _TERMINAL:
+        if _named(error, _TERMINAL):
             return False
-        if names & _TRANSIENT:
+        if _named(error, _TRANSIENT) or _aws_code(error) in _TRANSIENT_AWS_CODES:
             return True
         if isinstance(error, OSError) and error.errno in _TRANSIENT_ERRNOS:
             return True
     return False
+
+
+def _aws_code(error: BaseException) -> str | None:
+    response = getattr(error, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None

@@ -1,16 +1,23 @@
-"""Make "the file whose name sorts last wins" hold across loads, as it does within one.
+"""Make "the file whose path sorts last wins" hold across loads, as it does within one.
 
-Within one load dlt's `dedup_sort` on `_source_file` keeps each key's row from the file whose name
-sorts last. Across loads a merge would let whatever is read now overwrite the table, so an old
-file delivered again (a new mtime, old content) would roll keys back to older values. So before a
-merge table reads a file whose name sorts before a name the table already holds, the keys the
-table holds from later-named files are fetched, and that file's rows for those keys are left
-out: in the DuckDB query on the fast path, and by the same comparison on the other paths. Keys
-are compared as text, after PII hashing, because that is what the table holds.
+Within one load dlt's `dedup_sort` on `_source_file` (the file's path relative to `bucket_url`)
+keeps each key's row from the file whose path sorts last. Across loads a merge would let whatever
+is read now overwrite the table, so an old file delivered again (a new mtime, old content) would
+roll keys back to older values. So before a merge table reads a file whose path sorts before one
+the table already holds, the keys the table holds from later files are fetched, and that file's
+rows for those keys are left out: in the DuckDB query on the fast path, and by the same
+comparison on the other paths.
+
+Keys are compared as typed values, after PII hashing, because that is what the table holds: the
+file's key is cast to the type the table gives the column. A timestamp key shows why text does
+not do: the table holds `2024-01-01 10:00:00+00` where the file says `2024-01-01 10:00:00`. dlt
+stores a naive timestamp as UTC, so every comparison reads one as UTC too.
 """
 
 from __future__ import annotations
 
+import datetime
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,17 +31,17 @@ _KEY_SEPARATOR = "\x1f"
 
 @dataclass(frozen=True)
 class NewerKeys:
-    """Keys a table holds (as text), each with the name of the file its row came from."""
+    """Keys a table holds, typed as the table types them, each with the file its row came from."""
 
     key_columns: list[str]
-    rows: Any  # Arrow table: the key columns as text, and `_source_file`
+    rows: Any  # Arrow table: the key columns as the warehouse returns them, and `_source_file`
     naming: Any
 
-    def after(self, file_name: str) -> NewerKeys | None:
-        """The keys whose row came from a file named after ``file_name`` (None if none)."""
+    def after(self, path: str) -> NewerKeys | None:
+        """The keys whose row came from a file whose path sorts after ``path`` (None if none)."""
         import pyarrow.compute as pc
 
-        newer = self.rows.filter(pc.greater(self.rows[SOURCE_FILE_COLUMN], file_name))
+        newer = self.rows.filter(pc.greater(self.rows[SOURCE_FILE_COLUMN], path))
         return NewerKeys(self.key_columns, newer, self.naming) if newer.num_rows else None
 
     def columns_in(self, names: Sequence[str]) -> dict[str, str] | None:
@@ -52,25 +59,32 @@ class NewerKeys:
         columns = self.columns_in(table.column_names)
         if columns is None:
             return table
-        mine = _joined([pc.cast(table[name], pa.string()) for name in columns.values()])
-        theirs = _joined([self.rows[key] for key in columns])
-        taken = pc.fill_null(pc.is_in(mine, value_set=theirs), False)
+        # once both sides have the table's type, their text is equal exactly when they are
+        mine = _joined(
+            [
+                pc.cast(_cast_like(table[name], self.rows[key].type), pa.string())
+                for key, name in columns.items()
+            ]
+        )
+        theirs = _joined([pc.cast(self.rows[key], pa.string()) for key in columns])
+        taken = pc.is_in(mine, value_set=theirs, skip_nulls=True)  # a missing key never matches
         return table.filter(pc.invert(taken))
 
     def filter_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``rows`` (dicts, maybe nested) without those whose key is one of these keys."""
-        taken = {
-            _KEY_SEPARATOR.join(values)
-            for values in zip(
-                *(self.rows[key].to_pylist() for key in self.key_columns), strict=True
-            )
-        }
-        return [
-            row
-            for row in rows
-            if _KEY_SEPARATOR.join(_as_text(self._value(row, key)) for key in self.key_columns)
-            not in taken
-        ]
+        types = {key: _dlt_type(self.rows[key].type) for key in self.key_columns}
+        kept = []
+        for row in rows:
+            key = tuple(_typed(self._value(row, name), types[name]) for name in self.key_columns)
+            if None in key or key not in self._taken:
+                kept.append(row)
+        return kept
+
+    @functools.cached_property
+    def _taken(self) -> set[tuple[Any, ...]]:
+        """These keys as Python values, built once for all of a file's chunks."""
+        columns = [[_canonical(v) for v in self.rows[key].to_pylist()] for key in self.key_columns]
+        return set(zip(*columns, strict=True))
 
     def _value(self, row: dict[str, Any], key: str) -> Any:
         """The value of the normalized column ``key`` in ``row``, looked up in nested objects
@@ -86,43 +100,57 @@ class NewerKeys:
 
 
 def newer_keys(
-    table: str, primary_key: str | Sequence[str] | None, file_names: Sequence[str]
+    table: str,
+    primary_key: str | Sequence[str] | None,
+    to_read: Sequence[str],
+    listed: Sequence[str],
 ) -> NewerKeys | None:
-    """The keys ``table`` holds from files named after the first of ``file_names``.
+    """The keys ``table`` holds from files whose paths sort after the first of ``to_read``.
 
-    Called while dlt extracts. Returns None when no file to read sorts before a name the table
+    Called while dlt extracts. Returns None when no file to read sorts before a path the table
     holds (the usual case of new, date-stamped files), or when the table does not exist yet.
+
+    Args:
+        table: the table's name.
+        primary_key: its primary key column(s), as the source file names them.
+        to_read: the paths (relative to `bucket_url`) of the files this load reads.
+        listed: the paths of every file the glob matches now.
     """
     import dlt
 
     keys = [primary_key] if isinstance(primary_key, str) else list(primary_key or [])
     naming = dlt.current.source_schema().naming
     key_columns = [naming.normalize_identifier(key) for key in keys]
-    if not file_names or not key_columns:
+    if not to_read or not key_columns:
         return None
-    return _load(dlt.current.pipeline(), table, key_columns, file_names, naming)
+    return _load(dlt.current.pipeline(), table, key_columns, min(to_read), listed, naming)
 
 
 def _load(
-    pipeline: Any, table: str, key_columns: list[str], file_names: Sequence[str], naming: Any
+    pipeline: Any,
+    table: str,
+    key_columns: list[str],
+    first: str,
+    listed: Sequence[str],
+    naming: Any,
 ) -> NewerKeys | None:
     from dlt.destinations.exceptions import DatabaseTerminalException, DatabaseUndefinedRelation
 
-    first = min(file_names)
-    keys = ", ".join(
-        f"cast({quote_identifier(k)} as varchar) as {quote_identifier(k)}" for k in key_columns
-    )
+    keys = ", ".join(quote_identifier(k) for k in key_columns)
+    legacy, legacy_params = _legacy_names_filter(listed)
     try:
         with pipeline.sql_client() as client:
             qualified = client.make_qualified_table_name(table)
-            with client.execute_query(f"select max({SOURCE_FILE_COLUMN}) from {qualified}") as cur:
-                newest = cur.fetchone()[0]
-            if newest is None or newest <= first:
-                return None
+            where = f"where {SOURCE_FILE_COLUMN} > %s{legacy}"
             with client.execute_query(
-                f"select {keys}, {SOURCE_FILE_COLUMN} from {qualified} "
-                f"where {SOURCE_FILE_COLUMN} > %s",
+                f"select max({SOURCE_FILE_COLUMN}) from {qualified} {where}", first, *legacy_params
+            ) as cur:
+                if cur.fetchone()[0] is None:
+                    return None
+            with client.execute_query(
+                f"select {keys}, {SOURCE_FILE_COLUMN} from {qualified} {where}",
                 first,
+                *legacy_params,
             ) as cur:
                 rows = cur.arrow()
     except (DatabaseUndefinedRelation, DatabaseTerminalException):
@@ -132,8 +160,25 @@ def _load(
     return NewerKeys(list(key_columns), rows, naming)
 
 
+def _legacy_names_filter(listed: Sequence[str]) -> tuple[str, list[str]]:
+    """SQL that leaves out rows whose `_source_file` is a bare name where paths are expected.
+
+    Versions before paths wrote the file's name alone. Where the files sit in subfolders such a
+    name cannot be placed among paths (`orders.csv` would sort after `2026-11-02/orders.csv`
+    and freeze its keys forever), so those rows yield to any file, as every row did then. A bare
+    name that is the path of a file listed at the top level still counts.
+    """
+    top_level = [path for path in listed if "/" not in path]
+    if len(top_level) == len(listed):
+        return "", []
+    kept = f"strpos({SOURCE_FILE_COLUMN}, '/') > 0"
+    if top_level:
+        kept += f" or {SOURCE_FILE_COLUMN} in ({', '.join('%s' for _ in top_level)})"
+    return f" and ({kept})", top_level
+
+
 def loaded_file_names(pipeline: Any, table: str) -> set[str] | None:
-    """The `_source_file` names ``table`` holds; None when there is no such table or column."""
+    """The `_source_file` values ``table`` holds; None when there is no such table or column."""
     from dlt.destinations.exceptions import DatabaseTerminalException, DatabaseUndefinedRelation
 
     try:
@@ -145,15 +190,23 @@ def loaded_file_names(pipeline: Any, table: str) -> set[str] | None:
     return {name for (name,) in rows or []}
 
 
-def duckdb_filter(query: str, key_columns: dict[str, str]) -> str:
-    """``query`` without the rows whose key is in the `NEWER_KEYS_VIEW` relation.
+def duckdb_filter(con: Any, query: str, newer: NewerKeys, key_columns: dict[str, str]) -> str:
+    """``query`` without the rows whose key is one of ``newer``'s keys, run on ``con``.
+
+    Registers ``newer`` on ``con`` as `NEWER_KEYS_VIEW` and pins the session's TimeZone to UTC.
 
     Args:
+        con: the DuckDB connection that runs ``query``.
         query: the SQL reading one file, PII already applied.
+        newer: the keys to leave out.
         key_columns: the table's key column -> the same column's name in ``query``.
     """
+    con.register(NEWER_KEYS_VIEW, newer.rows)
+    # a cast from a naive timestamp reads it in the session's zone; dlt stored it as UTC
+    con.execute("set TimeZone = 'UTC'")
+    types = {name: kind for name, kind, *_ in con.execute(f"describe {NEWER_KEYS_VIEW}").fetchall()}
     match = " and ".join(
-        f"n.{quote_identifier(key)} = cast(r.{quote_identifier(name)} as varchar)"
+        f"n.{quote_identifier(key)} = try_cast(r.{quote_identifier(name)} as {types[key]})"
         for key, name in key_columns.items()
     )
     return (
@@ -162,18 +215,60 @@ def duckdb_filter(query: str, key_columns: dict[str, str]) -> str:
     )
 
 
+def _cast_like(column: Any, arrow_type: Any) -> Any:
+    """``column`` as ``arrow_type``, null where a value does not convert (as DuckDB's try_cast)."""
+    import pyarrow as pa
+
+    if column.type == arrow_type:
+        return column
+    routes = [[arrow_type]]
+    if pa.types.is_timestamp(arrow_type) and arrow_type.tz is not None:
+        # pyarrow parses text without an offset only as a naive timestamp, which it reads as UTC
+        routes.append([pa.timestamp(arrow_type.unit), arrow_type])
+    for route in routes:
+        try:
+            cast = column
+            for step in route:
+                cast = cast.cast(step)
+            return cast
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            continue
+    # some value does not convert: dlt's coercion, value by value, leaves out just that one
+    data_type = _dlt_type(arrow_type)
+    return pa.array([_typed(value, data_type) for value in column.to_pylist()], arrow_type)
+
+
+def _dlt_type(arrow_type: Any) -> str | None:
+    from dlt.common.libs.pyarrow import get_column_type_from_py_arrow
+
+    return get_column_type_from_py_arrow(arrow_type).get("data_type")
+
+
+def _typed(value: Any, data_type: str | None) -> Any:
+    """``value`` coerced to ``data_type`` as dlt coerces a row's value; None if it cannot be."""
+    from dlt.common.data_types import coerce_value, py_type_to_sc_type
+
+    if value is None or data_type is None:
+        return None
+    try:
+        return _canonical(coerce_value(data_type, py_type_to_sc_type(type(value)), value))
+    except (ValueError, TypeError, SyntaxError):
+        return None  # dlt would put it in a variant column: it is no key the table holds
+
+
+def _canonical(value: Any) -> Any:
+    """One Python value per warehouse value, so equal values compare (and hash) equal."""
+    from dlt.common.time import ensure_datetime_in_tz
+
+    if isinstance(value, datetime.datetime):
+        # a naive and an aware timestamp never compare equal; dlt stored naive ones as UTC
+        return ensure_datetime_in_tz(value, datetime.UTC)
+    return value
+
+
 def _joined(columns: list[Any]) -> Any:
     import pyarrow.compute as pc
 
     if len(columns) == 1:
         return columns[0]
     return pc.binary_join_element_wise(*columns, _KEY_SEPARATOR)
-
-
-def _as_text(value: Any) -> str:
-    # as DuckDB's cast to varchar writes it; a missing key never matches
-    if value is None:
-        return "\x00"
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value)

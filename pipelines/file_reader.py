@@ -18,7 +18,6 @@ from urllib.parse import urlparse
 
 from pipelines.failures import ExplainedError
 from pipelines.file_precedence import (
-    NEWER_KEYS_VIEW,
     SOURCE_FILE_COLUMN,
     NewerKeys,
     duckdb_filter,
@@ -91,8 +90,7 @@ def duckdb_batches(
         query = f"select {', '.join(projection)} from {reader}"
         keys = newer.columns_in(names) if newer is not None else None
         if keys:
-            con.register(NEWER_KEYS_VIEW, newer.rows)
-            query = duckdb_filter(query, keys)
+            query = duckdb_filter(con, query, newer, keys)
         params = _params(path, files) | (hash_sql_parameters(salt) if hashed else {})
         relation = con.execute(query, params)
         for batch in relation.to_arrow_reader(BATCH_ROWS):
@@ -137,12 +135,13 @@ def files_resource(
 ) -> tuple[Any, list[str]]:
     """A dlt resource listing the matching files and yielding their rows, PII applied.
 
-    Also returns the list the resource appends each file name to as it reads it.
+    Also returns the list the resource appends each file's path to as it reads it.
 
-    Every row carries `_source_file`; when one key appears in several files, the file whose name
-    sorts last wins (exports are date-stamped, so that is the newest), within a load through
-    dlt's `dedup_sort` and across loads through `pipelines.file_precedence`. With `append` and
-    `merge` only files that are new or changed since they were read are read
+    Every row carries `_source_file`, the file's path relative to `bucket_url` (its name, in a
+    flat folder). When one key appears in several files, the file whose path sorts last wins
+    (exports are date-stamped, by name or by folder, so that is the newest), within a load
+    through dlt's `dedup_sort` and across loads through `pipelines.file_precedence`. With
+    `append` and `merge` only files that are new or changed since they were read are read
     (`pipelines.file_tracking`); `replace` reads every file and fails if none matches.
     """
     import dlt
@@ -159,7 +158,8 @@ def files_resource(
 
     @dlt.resource(name=files.table)
     def read_files() -> Iterator[Any]:
-        items = sorted(listing, key=lambda f: (f["file_name"], f["relative_path"]))
+        # the order `dedup_sort` and precedence use, so `files_read` shows which file won
+        items = sorted(listing, key=lambda f: f["relative_path"])
         if disposition == "replace":
             if not items:
                 raise NoMatchingFiles(folder, files.file_glob)
@@ -175,10 +175,13 @@ def files_resource(
             chosen = new_or_changed(items, state)
         newer = None
         if disposition == "merge":
-            newer = newer_keys(files.table, files.primary_key, [i["file_name"] for i in chosen])
+            paths = [i["relative_path"] for i in chosen]
+            listed = [i["relative_path"] for i in items]
+            newer = newer_keys(files.table, files.primary_key, paths, listed)
         for item in chosen:
-            files_read.append(item["file_name"])
-            yield from read_file(item, newer.after(item["file_name"]) if newer else None)
+            path = item["relative_path"]
+            files_read.append(path)
+            yield from read_file(item, newer.after(path) if newer else None)
             if state is not None:
                 mark_read(item, state)
 
@@ -217,7 +220,7 @@ def _fast_reader(
         for table in batches:
             if conform:
                 table = conform_to_table(table, files.table, files.columns or {})
-            yield _with_source_file(table, item["file_name"])
+            yield _with_source_file(table, item["relative_path"])
 
     return read
 
@@ -241,7 +244,8 @@ def _row_reader(
 
     def read(item: Any, newer: NewerKeys | None) -> Iterator[Any]:
         for chunk in read_chunks([item], **kwargs):
-            rows = [dict(pii_rows(row), **{SOURCE_FILE_COLUMN: item["file_name"]}) for row in chunk]
+            path = item["relative_path"]
+            rows = [dict(pii_rows(row), **{SOURCE_FILE_COLUMN: path}) for row in chunk]
             rows = newer.filter_rows(rows) if newer else rows
             if rows:
                 yield rows
@@ -277,8 +281,8 @@ def _as_table(batch: Any) -> Any:
     return pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
 
 
-def _with_source_file(table: Any, file_name: str) -> Any:
+def _with_source_file(table: Any, path: str) -> Any:
     import pyarrow as pa
 
-    names = pa.repeat(pa.scalar(file_name, pa.string()), table.num_rows)
+    names = pa.repeat(pa.scalar(path, pa.string()), table.num_rows)
     return table.append_column(SOURCE_FILE_COLUMN, names)

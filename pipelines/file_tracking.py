@@ -1,10 +1,10 @@
 """Which files of a drop are new or changed: a record of every file read, kept in dlt state.
 
 A cursor on the largest modification time skips a file that arrives late with an older mtime
-(unzip, `rsync -t`, SFTP keep the sender's). So each file read is recorded by name with its
-size and mtime, and a file is read again only when it is new or either changed. The record is
-dlt resource state: dlt commits it in the same load package as the rows, so it never moves
-past data that did not land.
+(unzip, `rsync -t`, SFTP keep the sender's). So each file read is recorded by its path relative
+to `bucket_url` (what its rows carry in `_source_file`) with its size and mtime, and a file is
+read again only when it is new or either changed. The record is dlt resource state: dlt commits
+it in the same load package as the rows, so it never moves past data that did not land.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ def migrate_mtime_cursor(
     last = ensure_pendulum_datetime(cursor)
     names = loaded_names()
     for item in items:
+        # the version with the cursor wrote the file's name alone into `_source_file`
         if item["modification_date"] <= last and (names is None or item["file_name"] in names):
             mark_read(item, state)
     listing.pop("incremental", None)

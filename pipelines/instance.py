@@ -14,11 +14,9 @@ DEFAULT_DAGSTER_HOME = PROJECT_ROOT / ".dagster"
 # CLI runs print their own progress. Dagster's stdout capture would start `tail` and
 # `watch_orphans` helper processes for every run: slower to start, and on Ctrl-C they print
 # tracebacks into the user's terminal. Their structured events still land in the instance.
-_CLI_OVERRIDES = {
-    "compute_logs": {
-        "module": "dagster._core.storage.noop_compute_log_manager",
-        "class": "NoOpComputeLogManager",
-    }
+_NO_LOG_CAPTURE = {
+    "module": "dagster._core.storage.noop_compute_log_manager",
+    "class": "NoOpComputeLogManager",
 }
 
 
@@ -50,9 +48,21 @@ def ensure_dagster_home() -> Path:
 
 
 def cli_instance() -> Any:
-    """The shared Dagster instance as CLI commands open it (call `ensure_dagster_home` first)."""
-    from dagster import DagsterInstance
-    from dagster._core.instance.ref import InstanceRef
+    """The shared Dagster instance as CLI commands open it (call `ensure_dagster_home` first).
 
-    home = os.environ["DAGSTER_HOME"]
-    return DagsterInstance.from_ref(InstanceRef.from_dir(home, overrides=_CLI_OVERRIDES))
+    Two settings differ from dagster.yaml. No stdout capture (see above). And pools are
+    claimed per run: `sourcegate run` holds its warehouse slot for the whole run, retries
+    included (`pipelines.pool_slots`), so Dagster must not claim and free it per step; a step
+    retry would otherwise wait for it in Dagster's loop, which ignores signals and timeouts.
+    """
+    import yaml
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef  # DagsterInstance.get() uses it too
+
+    home = Path(os.environ["DAGSTER_HOME"])
+    config_file = home / "dagster.yaml"
+    config = (yaml.safe_load(config_file.read_text()) if config_file.exists() else None) or {}
+    concurrency = dict(config.get("concurrency") or {})
+    concurrency["pools"] = {**(concurrency.get("pools") or {}), "granularity": "run"}
+    overrides = {"compute_logs": _NO_LOG_CAPTURE, "concurrency": concurrency}
+    return DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=overrides))

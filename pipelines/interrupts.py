@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,3 +30,19 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def exit_now_if_threads_linger(code: int) -> None:
+    """End the process with ``code`` at once if worker threads still run after an interrupt.
+
+    A dlt load job stopped by Ctrl-C may still be inside a long warehouse statement; the
+    interpreter would wait for its thread at exit. Exiting at once rolls that statement back
+    (as a crash would), and the next run redoes the job.
+    """
+    lingering = [
+        t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon
+    ]
+    if lingering:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

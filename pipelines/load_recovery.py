@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.failed_packages import DroppedPackage, drop_pending_packages
+from pipelines.failed_packages import DroppedPackage, abort_failed_packages
 from pipelines.failures import explain_load_failure, is_transient
 from pipelines.spec import SourceSpec
 
@@ -53,7 +53,7 @@ def finish_interrupted_load(pipeline: Any, spec: SourceSpec) -> Recovery:
     except Exception as exc:
         if is_transient(exc):
             raise
-        dropped = drop_pending_packages(pipeline, explain_load_failure(exc, spec, values=False))
+        dropped = abort_failed_packages(pipeline, explain_load_failure(exc, spec, values=False))
         gone = {package.load_id for package in dropped}
         return Recovery([load_id for load_id in pending if load_id not in gone], dropped)
     return Recovery(pending)

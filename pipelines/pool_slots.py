@@ -3,9 +3,11 @@
 Dagster's in-process executor waits for a blocked pool in a loop that neither sleeps nor checks
 for Ctrl-C or SIGTERM (`InstanceConcurrencyContext.interval_to_next_pending_claim_check` in
 dagster 1.13 returns at most 0, so `sleep_til_ready` never sleeps). `sourcegate run` therefore
-claims the slot itself, with the run id it will give the run, through the same storage API
-Dagster uses (`claim_concurrency_slot`). When the run's step asks for the slot, Dagster finds it
-already claimed and goes straight on; it frees the slot when the step ends.
+claims the slot itself, under the run id it then gives the run, through the storage API Dagster
+uses (`claim_concurrency_slot`), and holds it for the whole run, step retries included. Its
+instance claims pools per run (`pipelines.instance.cli_instance`), so Dagster does not claim
+again per step. Daemon runs in the same instance claim the same slots per step, so the two
+exclude each other.
 
 While it waits, the claim loop says once who holds the slot, releases the slots of runs whose
 process died, honours Ctrl-C and SIGTERM, and gives up after a timeout naming the holder.
@@ -14,8 +16,11 @@ process died, honours Ctrl-C and SIGTERM, and gives up after a timeout naming th
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from pipelines.dead_runs import record_claimant, release_dead_runs, run_source
@@ -62,7 +67,6 @@ def claimed_slot(
 def _wait_for_slot(
     instance: Any, pool: str, run_id: str, step_key: str, timeout: float, say: Callable[[str], None]
 ) -> None:
-    storage = instance.event_log_storage
     started = time.monotonic()
     next_dead_run_check = started
     announced = False
@@ -71,7 +75,7 @@ def _wait_for_slot(
             for action in release_dead_runs(instance):
                 say(action)
             next_dead_run_check = time.monotonic() + DEAD_RUN_CHECK_SECONDS
-        if storage.claim_concurrency_slot(pool, run_id, step_key).is_claimed:
+        if _claim(instance, pool, run_id, step_key):
             return
         holders = _holders(instance, pool, run_id)
         if not announced:
@@ -85,6 +89,29 @@ def _wait_for_slot(
                 "--repair` releases it; otherwise try again later or raise --wait-timeout"
             )
         time.sleep(POLL_SECONDS)
+
+
+def _claim(instance: Any, pool: str, run_id: str, step_key: str) -> bool:
+    """One claim attempt; True only when the pool's slot row names this run.
+
+    On SQLite, Dagster's claim selects a free slot and then updates it, and two processes can
+    both be told they got it. CLI processes on this host therefore claim one at a time, and
+    each checks that the slot is really its own.
+    """
+    storage = instance.event_log_storage
+    with _host_claim_lock():
+        if not storage.claim_concurrency_slot(pool, run_id, step_key).is_claimed:
+            return False
+        held = storage.get_concurrency_info(pool).claimed_slots
+        return any(slot.run_id == run_id for slot in held)
+
+
+@contextlib.contextmanager
+def _host_claim_lock() -> Iterator[None]:
+    path = Path(os.environ.get("DAGSTER_HOME") or ".") / ".sourcegate-claims.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _holders(instance: Any, pool: str, run_id: str) -> str:
@@ -102,17 +129,15 @@ def _holders(instance: Any, pool: str, run_id: str) -> str:
 
 
 def _pool_limit(storage: Any, pool: str) -> int | None:
-    """The pool's slot limit, initialised from the instance default as Dagster does; None: none."""
+    """The pool's slot limit, initialised from the instance default as Dagster does; None: none.
+
+    The CLI's instance claims per run (see `pipelines.instance.cli_instance`), so Dagster itself
+    never initialises the pool's slots for CLI runs; this does, the way its step claims would.
+    """
     if not storage.supports_global_concurrency_limits:
         return None
-    from dagster._core.instance.config import PoolGranularity
-
-    config = storage.get_pool_config()
-    if config.pool_granularity == PoolGranularity.RUN:
-        return None  # runs are limited when dequeued, never per step
-    limits = {limit.name: limit for limit in storage.get_pool_limits()}
-    limit = limits.get(pool)
-    default = config.default_pool_limit
+    default = storage.get_pool_config().default_pool_limit
+    limit = {limit.name: limit for limit in storage.get_pool_limits()}.get(pool)
     if (limit is None and default is not None) or (
         limit is not None and limit.from_default and limit.limit != default
     ):

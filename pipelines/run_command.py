@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 import uuid
@@ -63,6 +64,8 @@ def run_sources(
     """
     out = out or sys.stdout
     settings = RunSettings(wait_timeout, lambda text: print(text, file=out, flush=True))
+    # The summary says what failed in one line; dlt's own error log would repeat it at length.
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "CRITICAL")
     warehouse = configured_warehouse()
     registry = load_registry(sources, reserved_names=warehouse.reserved_source_names())
     for error in registry.errors:

@@ -1,9 +1,12 @@
 """Which process runs a Dagster run, and whether that process is still alive.
 
 `sourcegate run` executes in process, so the CLI process is the run worker. Each run it starts
-carries a `sourcegate/process` tag: host, pid and the process's start time, so a reused pid is
-never mistaken for the original process. Runs started elsewhere (the daemon's run workers under
-`make dev`) are identified by the pid Dagster itself records in the run's engine events.
+carries a `sourcegate/process` tag: host name, pid, the process's start time (so a reused pid is
+never mistaken for the original process) and its pid space. The pid space (boot id and pid
+namespace) says whether a pid can be checked from here: the same host name may hide another
+container, and a laptop's host name changes with its network. Runs started elsewhere (the
+daemon's run workers under `make dev`) are identified by the pid Dagster itself records in the
+run's engine events.
 """
 
 from __future__ import annotations
@@ -19,27 +22,32 @@ PROCESS_TAG = "sourcegate/process"
 
 @dataclass(frozen=True)
 class RunProcess:
-    """The process a run executes in: host, pid and (on Linux) its start time in clock ticks."""
+    """The process a run executes in: host, pid, start time (clock ticks) and pid space."""
 
     host: str
     pid: int
     start_ticks: int | None = None
+    pid_space: str = ""
 
     def as_tag(self) -> str:
         """The `sourcegate/process` tag value."""
-        return f"{self.host}|{self.pid}|{self.start_ticks if self.start_ticks is not None else ''}"
+        ticks = "" if self.start_ticks is None else str(self.start_ticks)
+        return f"{self.host}|{self.pid}|{ticks}|{self.pid_space}"
 
     @classmethod
     def from_tag(cls, value: str) -> RunProcess | None:
         """Parse a `sourcegate/process` tag; None when it is malformed."""
         parts = value.split("|")
-        if len(parts) != 3 or not parts[1].isdigit():
+        if len(parts) not in (3, 4) or not parts[1].isdigit():
             return None
-        return cls(parts[0], int(parts[1]), int(parts[2]) if parts[2].isdigit() else None)
+        ticks = int(parts[2]) if parts[2].isdigit() else None
+        return cls(parts[0], int(parts[1]), ticks, parts[3] if len(parts) == 4 else "")
 
     @property
     def is_local(self) -> bool:
-        """True when the process ran on this host, so its pid can be checked from here."""
+        """True when this process's pid can be checked from here (same pid space)."""
+        if self.pid_space and this_pid_space():
+            return self.pid_space == this_pid_space()
         return self.host == this_host()
 
     def is_alive(self) -> bool:
@@ -57,9 +65,21 @@ def this_host() -> str:
     return socket.gethostname()
 
 
+@cache
+def this_pid_space() -> str:
+    """Boot id and pid namespace: processes with the same value can check each other's pids."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+    return f"{boot}:{namespace}"
+
+
 def current_process() -> RunProcess:
     """The RunProcess of the calling process."""
-    return RunProcess(this_host(), os.getpid(), process_start_ticks(os.getpid()))
+    pid = os.getpid()
+    return RunProcess(this_host(), pid, process_start_ticks(pid), this_pid_space())
 
 
 def process_start_ticks(pid: int) -> int | None:

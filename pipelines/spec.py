@@ -190,6 +190,11 @@ class SourceSpec(_Strict):
                 f"name {value!r} must be 3-41 characters: a lower-case letter, then lower-case "
                 "letters, digits or underscores (for example 'crm_contacts')"
             )
+        if value.startswith("pg_"):
+            raise ValueError(
+                f"name {value!r} starts with pg_, which PostgreSQL reserves for its own schemas; "
+                "choose another name"
+            )
         return value
 
     @field_validator("owner", "steward")

@@ -9,7 +9,8 @@ from typing import Any, TextIO
 from pipelines.builders import PIPELINE_PREFIX
 from pipelines.dead_runs import RunState, release_dead_runs, run_source, unfinished_runs
 from pipelines.registry import load_registry
-from pipelines.warehouse import Warehouse, configured_warehouse, describe_holder
+from pipelines.warehouse import Warehouse, configured_warehouse
+from pipelines.writer_lock import describe_holder
 
 
 def show_status(sources: Path, repair: bool, out: TextIO) -> int:
@@ -35,7 +36,7 @@ def show_status(sources: Path, repair: bool, out: TextIO) -> int:
     print("warehouse slots:", file=out)
     for line in slots or ["  no pool has a slot taken"]:
         print(line, file=out)
-    holder = warehouse.lock_holder()
+    holder = warehouse.writer_lock.holder()
     print(f"writer lock: {'held by ' + describe_holder(holder) if holder else 'free'}", file=out)
     _print_pending(warehouse, sources, out)
     return 1 if any(run.alive is False for run in runs) else 0

@@ -8,17 +8,15 @@ Each source lands in the schema named after it, in either case.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
-import json
 import os
-import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from pipelines.writer_lock import WriterLock
 
 WAREHOUSE_ENV = "SOURCEGATE_WAREHOUSE"
 SOURCES_ENV = "SOURCEGATE_SOURCES"
@@ -30,10 +28,6 @@ _POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg2://")
 STATE_DIR_ENV = "SOURCEGATE_STATE_DIR"
 WAIT_TIMEOUT_ENV = "SOURCEGATE_WAIT_TIMEOUT"
 DEFAULT_WAIT_TIMEOUT = 1800.0
-
-
-class WarehouseLockTimeoutError(RuntimeError):
-    """The writer lock stayed taken past the wait timeout; the message names the holder."""
 
 
 def wait_timeout() -> float:
@@ -118,9 +112,14 @@ class Warehouse:
 
         `replace` tables load through a staging table and are swapped in one transaction
         (dlt's `insert-from-staging`): its default truncates the table before loading, so a
-        load that then fails would leave it empty.
+        load that then fails would leave it empty. Staging schemas are named `_<source>_staging`:
+        dlt's default `<source>_staging` could be another source's schema, and source names
+        never start with an underscore.
         """
-        staged = {"replace_strategy": "insert-from-staging"}
+        staged = {
+            "replace_strategy": "insert-from-staging",
+            "staging_dataset_name_layout": "_%s_staging",
+        }
         if self.url:
             from dlt.destinations import postgres
 
@@ -184,57 +183,10 @@ class Warehouse:
             engine.dispose()
 
     @property
-    def lock_file(self) -> Path | None:
-        """The file whose lock serializes writers (DuckDB warehouses only)."""
-        return None if self.path is None else self.path.parent / f".{self.path.name}.lock"
-
-    @contextlib.contextmanager
-    def writer_lock(
-        self,
-        holder: str = "",
-        timeout: float | None = None,
-        on_wait: Callable[[str], None] | None = None,
-    ) -> Iterator[None]:
-        """Hold the warehouse's write lock across processes (DuckDB allows one writer process).
-
-        The Dagster pool already serializes steps; this lock also covers runs that do not share
-        an instance, such as two `sourcegate run` commands with different Dagster homes. A no-op
-        for PostgreSQL, which handles concurrent writers itself. ``holder`` (say, the source and
-        run) is written into the lock file so that waiting processes and `sourcegate status`
-        can name it; ``on_wait`` hears once that the lock is taken.
-
-        Raises:
-            WarehouseLockTimeoutError: when the lock stays taken for ``timeout`` seconds.
-        """
-        if self.lock_file is None:
-            yield
-            return
-        self.lock_file.parent.mkdir(parents=True, exist_ok=True)
-        with self.lock_file.open("a+") as handle:
-            _acquire(handle, self.lock_file, timeout, on_wait)
-            try:
-                handle.seek(0)
-                handle.truncate()
-                handle.write(json.dumps(_holder_record(holder)))
-                handle.flush()
-                yield
-            finally:
-                handle.seek(0)
-                handle.truncate()
-                handle.flush()
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def lock_holder(self) -> dict[str, Any] | None:
-        """Who holds the writer lock now ({pid, host, holder, since}), or None when it is free."""
-        if self.lock_file is None or not self.lock_file.exists():
-            return None
-        with self.lock_file.open("a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return _read_holder(self.lock_file)
-            fcntl.flock(handle, fcntl.LOCK_UN)
-        return None
+    def writer_lock(self) -> WriterLock:
+        """The lock that lets one writer process in at a time (a no-op for PostgreSQL)."""
+        path = None if self.path is None else self.path.parent / f".{self.path.name}.lock"
+        return WriterLock(path)
 
     def _safe_url(self) -> str:
         parts = urlsplit(self.url or "")
@@ -243,49 +195,3 @@ class Warehouse:
 
     def __str__(self) -> str:
         return str(self.path) if self.path is not None else f"postgresql://{self._safe_url()}"
-
-
-def _acquire(
-    handle: Any, lock_file: Path, timeout: float | None, on_wait: Callable[[str], None] | None
-) -> None:
-    """Take the exclusive lock, polling so the wait can be announced, bounded and interrupted."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    announced = False
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            pass
-        holder = describe_holder(_read_holder(lock_file))
-        if on_wait is not None and not announced:
-            on_wait(f"waiting for {holder} to release the warehouse writer lock ...")
-            announced = True
-        if deadline is not None and time.monotonic() >= deadline:
-            raise WarehouseLockTimeoutError(
-                f"gave up after {timeout:.0f}s waiting for the warehouse writer lock, held by "
-                f"{holder}; if that process is gone, the lock is already free: run again"
-            )
-        time.sleep(0.25)
-
-
-def describe_holder(record: dict[str, Any] | None) -> str:
-    """`crm_contacts (run 1a2b3c4d), pid 4242 on host-a since 12:03:04`, or `another process`."""
-    if not record:
-        return "another process"
-    since = time.strftime("%H:%M:%S", time.localtime(record.get("since", 0)))
-    who = record.get("holder") or "a process"
-    return f"{who}, pid {record.get('pid')} on {record.get('host')} since {since}"
-
-
-def _holder_record(holder: str) -> dict[str, Any]:
-    host = socket.gethostname()
-    return {"pid": os.getpid(), "host": host, "holder": holder, "since": time.time()}
-
-
-def _read_holder(lock_file: Path) -> dict[str, Any] | None:
-    try:
-        text = lock_file.read_text()
-        return json.loads(text) if text.strip() else None
-    except (OSError, ValueError):
-        return None

@@ -29,7 +29,11 @@ def _graph_summary(defs) -> dict:
     schedules = {
         s.name: {"cron": s.cron_schedule, "timezone": s.execution_timezone} for s in defs.schedules
     }
-    return {"assets": assets, "schedules": schedules}
+    sensors = {
+        s.name: {"interval": s.minimum_interval_seconds, "status": s.default_status.value}
+        for s in defs.sensors
+    }
+    return {"assets": assets, "schedules": schedules, "sensors": sensors}
 
 
 def test_definitions_snapshot(repo: Path, snapshot) -> None:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -383,5 +384,170 @@ def test_a_replace_table_whose_load_fails_keeps_its_earlier_rows(
 
     assert not failed.success
     assert "column 'score' of table 'scores' got '1 points'" in failed.failure
+    assert failed.failure.endswith("; nothing was loaded; the next run extracts fresh data")
     assert before == [(i, i + 0.5) for i in range(1, 6)]
     assert query("select id, score from web_scores.scores order by id") == before
+
+
+def _fail_load_job(monkeypatch: pytest.MonkeyPatch, failing: str) -> None:
+    """The load job of table ``failing`` fails for good, as for a value the warehouse refuses.
+
+    The package's other jobs, started with it, finish just after it failed: dlt then completes
+    them but starts no followup job (the SQL that merges or swaps in a staged table)."""
+    import threading
+
+    from dlt.common.destination.exceptions import DestinationTerminalException
+    from dlt.destinations import insert_job_client
+
+    run = insert_job_client.InsertValuesLoadJob.run
+    failed = threading.Event()
+
+    def run_or_fail(job: Any) -> None:
+        if job.load_table_name == failing:
+            failed.set()
+            raise DestinationTerminalException("Conversion Error: a value the table refuses")
+        if not job.load_table_name.startswith("_dlt"):
+            failed.wait(timeout=60)
+            time.sleep(0.2)  # until dlt has seen the failure
+        run(job)
+
+    monkeypatch.setattr(insert_job_client.InsertValuesLoadJob, "run", run_or_fail)
+
+
+def _duckdb_pipeline(path: Path, **destination: str) -> Any:
+    import dlt
+
+    return dlt.pipeline(
+        "undo_test",
+        pipelines_dir=str(path.parent / "dlt"),
+        destination=dlt.destinations.duckdb(str(path), **destination),
+        dataset_name="shop",
+    )
+
+
+def _counts(pipeline: Any, tables: tuple[str, ...]) -> dict[str, int]:
+    with pipeline.sql_client() as client:
+        return {
+            table: client.execute_sql(f"select count(*) from {table}")[0][0] for table in tables
+        }
+
+
+NESTED = ("orders", "orders__lines", "orders__lines__taxes", "refunds")
+
+
+def _shop(first: int) -> Any:
+    import dlt
+
+    @dlt.source(name="shop")
+    def shop() -> Any:
+        @dlt.resource(write_disposition="append")
+        def orders() -> Any:
+            yield [
+                {
+                    "id": i,
+                    "lines": [
+                        {"sku": f"{i}-{n}", "taxes": [{"rate": n}, {"rate": n + 1}]}
+                        for n in range(2)
+                    ],
+                }
+                for i in range(first, first + 3)
+            ]
+
+        @dlt.resource(write_disposition="append")
+        def refunds() -> Any:
+            yield [{"id": first, "amount": 5}]
+
+        return orders, refunds
+
+    return shop()
+
+
+@pytest.mark.parametrize("failing", ["refunds", "orders", "orders__lines"])
+def test_a_dropped_append_package_leaves_no_rows_in_nested_tables(
+    failing: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nested tables have no `_dlt_load_id`: their rows of a dropped package are found through
+    their parents, or, where the parent's job failed, by having no parent. The next run, which
+    loads the same data again, then lands every row exactly once."""
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    from pipelines.failed_packages import abort_failed_packages, describe_drop
+
+    path = tmp_path / "warehouse.duckdb"  # named unlike the dataset, which DuckDB finds ambiguous
+    _duckdb_pipeline(path).run(_shop(0), loader_file_format="insert_values")
+    before = {"orders": 3, "orders__lines": 6, "orders__lines__taxes": 12, "refunds": 1}
+    assert _counts(_duckdb_pipeline(path), NESTED) == before
+
+    with monkeypatch.context() as patch:
+        _fail_load_job(patch, failing)
+        pipeline = _duckdb_pipeline(path)
+        with pytest.raises(PipelineStepFailed):
+            pipeline.run(_shop(3), loader_file_format="insert_values")
+    [load_id] = pipeline.list_normalized_load_packages()
+    jobs = pipeline.get_load_package_info(load_id).jobs
+    assert {job.job_file_info.table_name for job in jobs["completed_jobs"]} >= set(NESTED) - {
+        failing
+    }
+    written = _counts(pipeline, NESTED)
+    assert all(written[t] > before[t] for t in NESTED if t != failing)  # the finished jobs' rows
+
+    dropped = abort_failed_packages(pipeline, "a value the table refuses")
+    assert [package.changed_tables for package in dropped] == [[]]
+    assert describe_drop(dropped) == "nothing was loaded; the next run extracts fresh data"
+    assert _counts(pipeline, NESTED) == before
+
+    _duckdb_pipeline(path).run(_shop(3), loader_file_format="insert_values")
+    assert _counts(pipeline, NESTED) == {table: 2 * count for table, count in before.items()}
+    with pipeline.sql_client() as client:
+        for child, parent in (
+            ("orders__lines", "orders"),
+            ("orders__lines__taxes", "orders__lines"),
+        ):
+            orphans = client.execute_sql(
+                f"select count(*) from {child} as c where not exists "
+                f"(select 1 from {parent} as p where p._dlt_id = c._dlt_parent_id)"
+            )
+            assert orphans == [(0,)], child
+
+
+@pytest.mark.parametrize(
+    "strategy, changed",
+    [("insert-from-staging", []), ("truncate-and-insert", ["contacts", "refused"])],
+)
+def test_a_failed_replace_is_reported_changed_only_when_it_was(
+    strategy: str, changed: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through staging a replace table is swapped in only by the SQL job that never ran; with
+    `truncate-and-insert` dlt emptied it before loading. The message says which happened."""
+    import dlt
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    from pipelines.failed_packages import abort_failed_packages, describe_drop
+
+    @dlt.source(name="crm")
+    def crm(n: int) -> Any:
+        contacts = dlt.resource([{"id": i} for i in range(n)], name="contacts")
+        refused = dlt.resource([{"id": 1}], name="refused")
+        return contacts, refused
+
+    path = tmp_path / "warehouse.duckdb"
+    settings = {"write_disposition": "replace", "loader_file_format": "insert_values"}
+    _duckdb_pipeline(path, replace_strategy=strategy).run(crm(5), **settings)
+    with monkeypatch.context() as patch:
+        _fail_load_job(patch, "refused")
+        failing = _duckdb_pipeline(path, replace_strategy=strategy)
+        with pytest.raises(PipelineStepFailed):
+            failing.run(crm(2), **settings)
+    dropped = abort_failed_packages(failing, "a value the table refuses")
+
+    rows = _counts(failing, ("contacts", "refused"))
+    assert [package.changed_tables for package in dropped] == [changed]
+    if changed:
+        assert rows["refused"] == 0
+        assert describe_drop(dropped) == (
+            "contacts, refused changed before the failure; the next run extracts fresh data "
+            "and loads them again"
+        )
+    else:
+        assert rows == {"contacts": 5, "refused": 1}  # as before the failed load
+        assert describe_drop(dropped) == "nothing was loaded; the next run extracts fresh data"

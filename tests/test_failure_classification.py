@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import errno
 
+import aiohttp
+import botocore.exceptions
 import duckdb
 import pytest
 import requests
+import sqlalchemy.exc
 from dlt.common.schema.exceptions import CannotCoerceColumnException
 from dlt.destinations.exceptions import DatabaseTerminalException, DatabaseTransientException
 from dlt.load.exceptions import LoadClientJobRetry, LoadClientJobTerminalRetry
 
-from pipelines.failures import explain_load_failure, is_transient
+from pipelines.failures import explain_load_failure, is_interrupt, is_transient
 from pipelines.spec import SourceSpec
 
 SPEC = SourceSpec.model_validate(
@@ -55,6 +58,23 @@ CLASSIFIED = [
         True,
     ),
     ("full disk", OSError(errno.ENOSPC, "No space left on device"), True),
+    (
+        "the source database is down",
+        sqlalchemy.exc.OperationalError("select 1", {}, Exception("connection refused")),
+        True,
+    ),
+    ("a remote file server hung up", aiohttp.ServerDisconnectedError(), True),
+    (
+        "s3 throttles",
+        botocore.exceptions.ClientError({"Error": {"Code": "SlowDown"}}, "GetObject"),
+        True,
+    ),
+    (
+        "s3 refuses access",
+        botocore.exceptions.ClientError({"Error": {"Code": "AccessDenied"}}, "GetObject"),
+        False,
+    ),
+    ("an I/O error", OSError(errno.EIO, "Input/output error"), True),
     ("out of memory", MemoryError(), True),
     ("a value the warehouse refuses", _job_failed(CONVERSION), False),
     ("an empty key", _job_failed(NOT_NULL), False),
@@ -73,6 +93,23 @@ CLASSIFIED = [
 )
 def test_is_transient(error: Exception, transient: bool) -> None:
     assert is_transient(error) is transient
+    assert not is_interrupt(error)
+
+
+def test_ctrl_c_wrapped_by_dlt_is_an_interrupt_not_a_failure() -> None:
+    """dlt turns a signal during normalize or load into PipelineStepFailed; its package must be
+    kept for the next run, never dropped as if the data were bad."""
+    from dlt.common.exceptions import SignalReceivedException
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    class _Pipeline:
+        pipeline_name = "sourcegate_pay_drop"
+        has_pending_data = True
+
+    signal = SignalReceivedException(15)
+    signalled = _chained(PipelineStepFailed(_Pipeline(), "load", "1.5", signal), signal)
+    assert is_interrupt(signalled)
+    assert is_interrupt(_chained(RuntimeError("stopped"), KeyboardInterrupt()))
 
 
 EXPLAINED = [

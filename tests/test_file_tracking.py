@@ -19,7 +19,7 @@ description: Newsletter members exported as daily CSV files
 owner: team:crm
 files:
   bucket_url: {bucket}
-  file_glob: "members_*.csv"
+  file_glob: "{glob}"
   format: csv
   table: members
   primary_key: {key}
@@ -31,7 +31,7 @@ HOUR = 3600.0
 
 def _source(sources: Path, name: str, bucket: Path | str, reader: str, **spec: str) -> None:
     sources.mkdir(exist_ok=True)
-    settings = {"key": "member_id", "disposition": "merge"} | spec
+    settings = {"key": "member_id", "disposition": "merge", "glob": "members_*.csv"} | spec
     text = SPEC.format(name=name, bucket=bucket, reader=reader, **settings)
     (sources / f"{name}.yaml").write_text(text + spec.get("extra", ""))
 
@@ -69,64 +69,184 @@ def test_a_new_file_with_an_older_mtime_is_loaded(
     assert query("select count(*) from member_drop.members") == [(3,)]
 
 
+# Each member has its own value in every key column, so any of them identifies it.
+MEMBERS = {
+    "ana": ("Ana@x.com", 1, "2024-01-01", "2024-01-01 10:00:00", "A-1"),
+    "ben": ("ben@x.com", 1, "2024-01-02", "2024-01-02 11:30:00", "B-1"),
+    "cy": ("cy@x.com", 1, "2024-01-03", "2024-01-03 00:00:00", "C-1"),
+    "di": ("di@x.com", 2, "2024-01-04", "2024-01-04 23:59:59", "D-2"),
+}
+READERS = ("rows_reader", "duckdb_reader", "pyarrow_reader")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "day",  # a date
+        "at",  # a timestamp: the table holds it with a time zone, the file without
+        "code",  # text
+        "[email, list_id]",  # hashed by a PII rule, and an integer
+        "[list_id, at]",
+    ],
+    ids=["date", "timestamp", "text", "hashed_text_and_int", "int_and_timestamp"],
+)
 def test_the_last_file_by_name_wins_across_loads_on_every_reader(
-    tmp_path: Path, materialize_sources, query
+    key: str, tmp_path: Path, materialize_sources, query
 ) -> None:
-    """Keys hashed by a PII rule and a composite key: the same table from all three readers."""
+    """An old file delivered again rolls back no key, whatever the key's type: compared as the
+    table types it. All three readers land the same table."""
     drop, sources = tmp_path / "drop", tmp_path / "sources"
     drop.mkdir()
-    memory, remote = fsspec.filesystem("memory"), "/file_tracking_precedence"
-    key = "[email, list_id]\n"
-    extra = "pii:\n  hash: [members.email]\n"
-    for name, bucket, reader in (
-        ("rows_reader", drop, "rows"),
-        ("duckdb_reader", drop, "fast"),
-        ("pyarrow_reader", f"memory://{remote}", "fast"),
+    memory, remote = fsspec.filesystem("memory"), f"/file_tracking_precedence_{tmp_path.name}"
+    # the rows reader types a date column only when told; the others infer it
+    extra = "  columns: {day: date}\npii:\n  hash: [members.email]\n"
+    for name, bucket, reader in zip(
+        READERS, (drop, drop, f"memory://{remote}"), ("rows", "fast", "fast"), strict=True
     ):
         _source(sources, name, bucket, reader, key=key, extra=extra)
 
-    def deliver(name: str, rows: list[tuple[str, int, str]], age_hours: float) -> None:
-        text = "email,list_id,tier\n" + "".join(f"{e},{n},{t}\n" for e, n, t in rows)
+    def deliver(name: str, tiers: dict[str, str], age_hours: float) -> None:
+        text = "email,list_id,day,at,code,tier\n" + "".join(
+            ",".join(map(str, (*MEMBERS[member], tier))) + "\n" for member, tier in tiers.items()
+        )
         (drop / name).write_text(text)
         mtime = time.time() - age_hours * HOUR
         os.utime(drop / name, (mtime, mtime))
         memory.pipe(f"{remote}/{name}", text.encode())
 
-    day1 = [("Ana@x.com", 1, "d1"), ("ben@x.com", 1, "d1"), ("cy@x.com", 1, "d1")]
+    day1 = {"ana": "d1", "ben": "d1", "cy": "d1"}
     deliver("members_1.csv", day1, 72)
     first = materialize_sources(sources)
     assert first.success, first.failure
-    deliver("members_3.csv", [("ben@x.com", 1, "d3")], 24)
+    deliver("members_3.csv", {"ben": "d3"}, 24)
     assert materialize_sources(sources).success
     # day 2 arrives late, and day 1 is delivered again with a new mtime and its old content
-    deliver("members_2.csv", [*[(e, n, "d2") for e, n, _ in day1], ("di@x.com", 2, "d2")], 1)
+    deliver("members_2.csv", {"ana": "d2", "ben": "d2", "cy": "d2", "di": "d2"}, 1)
     deliver("members_1.csv", day1, 0)
     late = materialize_sources(sources)
     assert late.success, late.failure
 
     expected = [
-        ("ana@x.com", 1, "d2", "members_2.csv"),  # members_2 sorts after members_1
-        ("ben@x.com", 1, "d3", "members_3.csv"),  # never rolled back to d2 or d1
-        ("cy@x.com", 1, "d2", "members_2.csv"),
-        ("di@x.com", 2, "d2", "members_2.csv"),
+        ("ana@x.com", "d2", "members_2.csv"),  # members_2 sorts after members_1
+        ("ben@x.com", "d3", "members_3.csv"),  # never rolled back to d2 or d1
+        ("cy@x.com", "d2", "members_2.csv"),
+        ("di@x.com", "d2", "members_2.csv"),
     ]
+    hashes = {_hash(email.lower()): email.lower() for email, *_ in MEMBERS.values()}
     tables = {}
-    for schema in ("rows_reader", "duckdb_reader", "pyarrow_reader"):
+    for schema in READERS:
         metadata = late.materializations[(schema, "members")]
         assert metadata["files_read"] == ["members_1.csv", "members_2.csv"], schema
+        rows = query(f"select email, tier, _source_file from {schema}.members")
+        assert sorted((hashes[email], *rest) for email, *rest in rows) == expected, schema
         tables[schema] = (
             query(
                 "select column_name, data_type from information_schema.columns where "
                 f"table_schema = '{schema}' and table_name = 'members' "
                 "and column_name not like '_dlt%' order by column_name"
             ),
-            query(f"select email, list_id, tier, _source_file from {schema}.members order by 1"),
+            query(
+                f'select email, list_id, day, "at", code, tier, _source_file from {schema}.members '
+                "order by email"
+            ),
         )
-    hashes = {_hash(email): email for email, *_ in expected}
-    _, rows = tables["rows_reader"]
-    assert sorted((hashes[email], *rest) for email, *rest in rows) == expected
+    assert dict(tables["rows_reader"][0])["at"] == "TIMESTAMP WITH TIME ZONE"
+    assert dict(tables["rows_reader"][0])["day"] == "DATE"
     assert tables["duckdb_reader"] == tables["rows_reader"]
     assert tables["pyarrow_reader"] == tables["rows_reader"]
+
+
+def test_a_timestamp_key_matches_in_a_session_outside_utc() -> None:
+    """The DuckDB filter reads the file's naive timestamp as UTC, as dlt stored it, whatever
+    time zone the machine (and so DuckDB's session) is in."""
+    import datetime
+
+    import duckdb
+    import pyarrow as pa
+
+    from pipelines.file_precedence import NewerKeys, duckdb_filter
+
+    held = datetime.datetime(2024, 1, 1, 10, tzinfo=datetime.UTC)
+    rows = pa.table(
+        {
+            "at": pa.array([held], pa.timestamp("us", tz="UTC")),
+            "_source_file": ["members_2.csv"],
+        }
+    )
+    newer = NewerKeys(["at"], rows, naming=None)
+    file_query = (
+        "select * from (values (timestamp '2024-01-01 10:00:00', 'old'), "
+        "(timestamp '2024-01-01 11:00:00', 'new')) as f(\"at\", tier)"
+    )
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'America/New_York'")
+        query = duckdb_filter(con, file_query, newer, {"at": "at"})
+        assert con.execute(f"select tier from ({query})").fetchall() == [("new",)]
+
+
+def test_files_in_date_folders_are_told_apart_by_their_path(
+    tmp_path: Path, warehouse_path: Path, materialize_sources, query
+) -> None:
+    """Same-named files in date folders: `_source_file`, tracking, precedence and `files_read`
+    all use the path relative to `bucket_url`, which sorts by folder."""
+    import duckdb
+
+    drop, sources = tmp_path / "drop", tmp_path / "sources"
+    memory, remote = fsspec.filesystem("memory"), f"/file_tracking_folders_{tmp_path.name}"
+    for name, bucket, reader in zip(
+        READERS, (drop, drop, f"memory://{remote}"), ("rows", "fast", "fast"), strict=True
+    ):
+        _source(sources, name, bucket, reader, glob="**/members.csv")
+
+    def deliver(folder: str, rows: list[tuple[int, str]], age_hours: float) -> None:
+        (drop / folder).mkdir(parents=True, exist_ok=True)
+        _csv(drop / folder / "members.csv", rows, time.time() - age_hours * HOUR)
+        memory.pipe(f"{remote}/{folder}/members.csv", (drop / folder / "members.csv").read_bytes())
+
+    def table(schema: str) -> list[tuple]:
+        return query(f"select member_id, tier, _source_file from {schema}.members order by 1")
+
+    deliver("2026-11-01", [(1, "gold"), (2, "silver")], 48)
+    deliver("2026-11-02", [(2, "platinum"), (3, "bronze")], 24)
+    first = materialize_sources(sources)
+    assert first.success, first.failure
+    both = ["2026-11-01/members.csv", "2026-11-02/members.csv"]
+    for schema in READERS:
+        assert first.materializations[(schema, "members")]["files_read"] == both, schema
+        assert table(schema) == [  # within one load the later folder wins
+            (1, "gold", "2026-11-01/members.csv"),
+            (2, "platinum", "2026-11-02/members.csv"),
+            (3, "bronze", "2026-11-02/members.csv"),
+        ], schema
+
+    deliver("2026-11-01", [(1, "gold"), (2, "silver")], 0)  # delivered again, old content
+    deliver("2026-11-03", [(1, "diamond")], 0)
+    again = materialize_sources(sources)
+    assert again.success, again.failure
+    for schema in READERS:
+        assert again.materializations[(schema, "members")]["files_read"] == [
+            "2026-11-01/members.csv",
+            "2026-11-03/members.csv",
+        ], schema
+        assert table(schema) == [  # across loads too: 2 is not rolled back to silver
+            (1, "diamond", "2026-11-03/members.csv"),
+            (2, "platinum", "2026-11-02/members.csv"),
+            (3, "bronze", "2026-11-02/members.csv"),
+        ], schema
+
+    # rows an older version loaded carry the file's name alone; they yield to any new file
+    with duckdb.connect(str(warehouse_path)) as con:
+        for schema in READERS:
+            con.execute(f"update {schema}.members set _source_file = 'members.csv'")
+    deliver("2026-11-04", [(2, "silver"), (3, "gold")], 0)
+    upgraded = materialize_sources(sources)
+    assert upgraded.success, upgraded.failure
+    for schema in READERS:
+        assert table(schema) == [
+            (1, "diamond", "members.csv"),
+            (2, "silver", "2026-11-04/members.csv"),
+            (3, "gold", "2026-11-04/members.csv"),
+        ], schema
 
 
 def _hash(email: str) -> str:

@@ -16,6 +16,7 @@ import pytest
 
 from tests.cli_processes import kill_group, run_cli, start_cli, start_paused, wait_for_text
 from tests.conftest import isolated_env
+from tests.fake_api import FakeApi, Request, json_response, serve
 from tests.order_drop import EXPECTED_ORDERS, orders_in, write_order_drop
 
 pytestmark = pytest.mark.dagster
@@ -109,14 +110,18 @@ def test_status_shows_a_stuck_run_and_repair_releases_it(
     _orders_land_once(sources, env, tmp_path / "finished.log")
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize(
+    ("signum", "stage"),
+    [(signal.SIGTERM, "extract"), (signal.SIGINT, "extract"), (signal.SIGTERM, "load")],
+    # at `load`, a load job thread is still inside its warehouse statement and never ends
+)
 def test_sigterm_and_ctrl_c_stop_a_run_promptly_and_free_the_warehouse(
-    signum: int, setup: tuple[Path, dict[str, str]], tmp_path: Path
+    signum: int, stage: str, setup: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
     sources, env = setup
     run = ["run", "--sources", str(sources)]
     log = tmp_path / "interrupted.log"
-    process = start_paused([*run, "order_drop", "event_drop"], env, log, "extract")
+    process = start_paused([*run, "order_drop", "event_drop"], env, log, stage)
     sent = time.monotonic()
     if signum == signal.SIGINT:
         os.killpg(process.pid, signum)  # Ctrl-C reaches the terminal's whole process group
@@ -165,3 +170,61 @@ def test_a_run_waits_visibly_for_a_live_holder_and_gives_up_after_its_timeout(
     assert "dropped the duckdb_warehouse claim of run " in done.output
     assert "whose process died before the run started" in done.output
     assert "loaded 10 rows" in done.output
+
+
+RETRYING = """\
+name: {name}
+description: Items from an API that fails once
+owner: team:test
+retries: {{max_retries: 1, delay_seconds: 2}}
+http: {{max_attempts: 1}}
+rest_api:
+  client:
+    base_url: {base_url}
+    auth: {{type: bearer, token: {{secret: ITEMS_TOKEN}}}}
+    paginator: single_page
+  resources:
+    - name: items
+      primary_key: id
+      write_disposition: merge
+      endpoint: {{path: {name}, data_selector: data}}
+"""
+
+
+def test_a_step_retry_keeps_the_warehouse_and_the_waiting_run_goes_after_it(
+    tmp_path: Path,
+) -> None:
+    """A transient failure retries inside the run that holds the warehouse: a run waiting for
+    it neither slips in between the attempts nor makes the retry wait (in a loop deaf to
+    signals and timeouts)."""
+    calls = []
+
+    def flaky(request: Request):
+        calls.append("flaky")
+        if calls.count("flaky") == 1:
+            time.sleep(8)  # long enough for the other run to start and queue
+            return json_response(503, {"message": "try later"})
+        return json_response(200, {"data": [{"id": 1}]})
+
+    def steady(request: Request):
+        calls.append("steady")
+        return json_response(200, {"data": [{"id": 2}]})
+
+    with serve(FakeApi(token="items-token", routes={"/flaky": flaky, "/steady": steady})) as api:
+        sources = tmp_path / "sources"
+        sources.mkdir()
+        for name in ("flaky", "steady"):
+            spec = RETRYING.format(name=name, base_url=api.base_url)
+            (sources / f"{name}.yaml").write_text(spec)
+        env = isolated_env(tmp_path, ITEMS_TOKEN="items-token", SOURCEGATE_PII_SALT="retry")
+        run = ["run", "--sources", str(sources)]
+        first = start_cli([*run, "flaky", "--wait-timeout", "5"], env, tmp_path / "first.log")
+        wait_for_text(tmp_path / "first.log", "loading items")
+        while not calls:
+            time.sleep(0.1)
+        second = run_cli([*run, "steady"], env, tmp_path / "second.log", timeout=180)
+        assert first.wait(timeout=120) == 0, (tmp_path / "first.log").read_text()
+
+    assert calls == ["flaky", "flaky", "steady"], second.output
+    assert second.returncode == 0, second.output
+    assert "waiting for run " in second.output and "(source flaky)" in second.output

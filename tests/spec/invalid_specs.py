@@ -58,6 +58,12 @@ INVALID_SPECS = [
         "name 'Bad-Source' must be 3-41 characters",
     ),
     (
+        "postgres_reserved_name",
+        _replace("name: bad_source", "name: pg_source"),
+        1,
+        "name 'pg_source' starts with pg_, which PostgreSQL reserves",
+    ),
+    (
         "name_not_file_name",
         _replace("name: bad_source", "name: other_source"),
         1,
