@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dagster import AssetCheckResult, AssetExecutionContext
 
 from assets.resources import WarehouseResource
-from pipelines.checks_spec import named_checks
-from pipelines.registry import LoadedSource
+from pipelines.spec.checks import named_checks
+from pipelines.spec.registry import LoadedSource
 from quality.asset_checks import to_check_results
 
 

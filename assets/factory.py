@@ -12,8 +12,9 @@ from assets.invalid_sources import invalid_source_assets
 from assets.marts.customer_profiles import build_customer_profiles
 from assets.resources import DltLoaderResource, WarehouseResource
 from assets.run_health import release_dead_runs_sensor
-from pipelines.registry import LoadedSource, Registry, load_registry
-from pipelines.warehouse import Warehouse, sources_dir, warehouse_setting
+from pipelines.runtime.warehouse import Warehouse
+from pipelines.settings import sources_dir, warehouse_setting
+from pipelines.spec.registry import LoadedSource, Registry, load_registry
 
 log = logging.getLogger("sourcegate")
 

@@ -21,8 +21,11 @@ from dagster import (
 )
 
 from assets.resources import WAREHOUSE_POOL, DltLoaderResource, WarehouseResource
-from pipelines.failed_packages import abort_failed_packages, describe_drop
-from pipelines.failures import (
+from pipelines.governance.schema_changes import describe_changes, summarize, warehouse_columns
+from pipelines.governance.secrets import MissingSecretError
+from pipelines.kinds import kind_of
+from pipelines.runtime.failed_packages import abort_failed_packages, describe_drop
+from pipelines.runtime.failures import (
     explain_load_failure,
     explains_itself,
     is_interrupt,
@@ -30,13 +33,12 @@ from pipelines.failures import (
     redact,
     secret_values,
 )
-from pipelines.interrupts import INTERRUPTED_METADATA_KEY
-from pipelines.load_recovery import finish_interrupted_load, http_settings
-from pipelines.registry import LoadedSource
-from pipelines.schema_changes import describe_changes, summarize, warehouse_columns
-from pipelines.secrets import MissingSecretError
-from pipelines.spec import SourceSpec
-from pipelines.warehouse import Warehouse, repo_relative
+from pipelines.runtime.interrupts import INTERRUPTED_METADATA_KEY
+from pipelines.runtime.load_recovery import finish_interrupted_load
+from pipelines.runtime.warehouse import Warehouse
+from pipelines.settings import repo_relative
+from pipelines.spec.models import SourceSpec
+from pipelines.spec.registry import LoadedSource
 from quality.asset_checks import check_specs_for
 
 
@@ -120,12 +122,12 @@ def _load_tables(
     context: AssetExecutionContext, dlt: DltLoaderResource, spec: SourceSpec, wh: Warehouse
 ) -> Iterator[MaterializeResult]:
     from assets.translator import SourcegateTranslator
-    from pipelines.builders import build_pipeline, build_source, files_read_by
+    from pipelines.runtime.build import build_pipeline, build_source
 
     tables = spec.table_names()
     pipeline = None
     try:
-        with http_settings(spec):
+        with kind_of(spec).run_settings(spec):
             dlt_source = build_source(spec, wh)
             pipeline = build_pipeline(spec, wh)
             recovery = finish_interrupted_load(pipeline, spec)
@@ -167,7 +169,7 @@ def _load_tables(
             description=f"{spec.name}: load failed: {reason}", allow_retries=transient
         ) from None
     changes = describe_changes(columns_before, warehouse_columns(pipeline, tables))
-    files_read = files_read_by(dlt_source)
+    kind_metadata = kind_of(spec).run_metadata(dlt_source)
     dropped = [package.as_metadata() for package in recovery.dropped]
     for event in loaded:
         table = event.asset_key.path[-1]
@@ -179,8 +181,8 @@ def _load_tables(
         metadata["schema_change_summary"] = MetadataValue.text(summarize(changes.get(table, {})))
         metadata["dropped_packages"] = MetadataValue.json(dropped)
         metadata["recovered_packages"] = MetadataValue.json(recovery.finished)
-        if files_read is not None:
-            metadata["files_read"] = MetadataValue.json(files_read)
+        for key, value in kind_metadata.items():
+            metadata[key] = MetadataValue.json(value)
         yield MaterializeResult(asset_key=event.asset_key, metadata=metadata)
 
 

@@ -18,8 +18,8 @@ from dagster import (
     asset_check,
 )
 
-from pipelines.errors import SourceError
-from pipelines.warehouse import repo_relative
+from pipelines.settings import repo_relative
+from pipelines.spec.errors import SourceError
 
 GROUP = "invalid_sources"
 

@@ -11,8 +11,9 @@ from typing import Any
 
 from dagster import ConfigurableResource, DagsterExecutionInterruptedError, Failure
 
-from pipelines.warehouse import Warehouse, wait_timeout, warehouse_setting
-from pipelines.writer_lock import WarehouseLockTimeoutError
+from pipelines.runtime.warehouse import Warehouse
+from pipelines.runtime.writer_lock import WarehouseLockTimeoutError
+from pipelines.settings import wait_timeout, warehouse_setting
 
 # DuckDB allows one writer process; every step touching the warehouse queues on this pool,
 # which dagster.yaml limits to 1 (dagster#26848).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, sensor
 
-from pipelines.dead_runs import release_dead_runs
+from pipelines.runtime.dead_runs import release_dead_runs
 
 CHECK_EVERY_SECONDS = 30
 

@@ -39,9 +39,9 @@ def files_duckdb(rows: str, fmt: str) -> None:
 def files_sourcegate(rows: str, fmt: str) -> None:
     """The dlt pipeline run the asset step performs, for a files source over the same export."""
     from bench.datasets import export
-    from pipelines.builders import build_pipeline, build_source
-    from pipelines.spec import SourceSpec
-    from pipelines.warehouse import Warehouse
+    from pipelines.runtime.build import build_pipeline, build_source
+    from pipelines.runtime.warehouse import Warehouse
+    from pipelines.spec.models import SourceSpec
 
     path = export(int(rows), fmt, DATA)
     spec = SourceSpec.model_validate(
@@ -90,9 +90,9 @@ def api_baseline(base_url: str) -> None:
 
 def api_sourcegate(base_url: str, workers: str) -> None:
     """The dlt pipeline run of a rest_api source over the same API."""
-    from pipelines.builders import build_pipeline, build_source
-    from pipelines.spec import SourceSpec
-    from pipelines.warehouse import Warehouse
+    from pipelines.runtime.build import build_pipeline, build_source
+    from pipelines.runtime.warehouse import Warehouse
+    from pipelines.spec.models import SourceSpec
 
     spec = SourceSpec.model_validate(
         {
@@ -168,7 +168,7 @@ def checks_gx(rows: str) -> None:
     """The six-check suite through sourcegate's GX runner (GX imported before the clock)."""
     import great_expectations  # noqa: F401  (the import is not what is measured)
 
-    from pipelines.checks_spec import (
+    from pipelines.spec.checks import (
         BetweenCheck,
         InSetCheck,
         MatchRegexCheck,
@@ -200,8 +200,8 @@ def validate_inprocess(folder: str) -> None:
     """`load_registry` over a folder, imports excluded."""
     from dlt.sources import rest_api  # noqa: F401
 
-    import pipelines.rest_api_config  # noqa: F401
-    from pipelines.registry import load_registry
+    import pipelines.kinds.rest_api.config  # noqa: F401
+    from pipelines.spec.registry import load_registry
 
     start = time.perf_counter()
     registry = load_registry(Path(folder))

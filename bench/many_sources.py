@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.warehouse import PROJECT_ROOT
+from pipelines.settings import PROJECT_ROOT
 
 TEMPLATES = ["crm_contacts", "webshop_orders", "ad_spend", "hubspot_contacts", "stripe_customers"]
 

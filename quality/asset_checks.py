@@ -7,8 +7,8 @@ from typing import Any
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
 
-from pipelines.checks_spec import CheckSpec, named_checks
-from pipelines.registry import LoadedSource
+from pipelines.spec.checks import CheckSpec, named_checks
+from pipelines.spec.registry import LoadedSource
 from quality.runner import CheckOutcome
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.checks_spec import (
+from pipelines.spec.checks import (
     BetweenCheck,
     CheckSpec,
     InSetCheck,

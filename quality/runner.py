@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.checks_spec import CheckSpec
+from pipelines.spec.checks import CheckSpec
 
 SAMPLE_SIZE = 5
 

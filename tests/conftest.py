@@ -89,7 +89,7 @@ def materialize_sources(warehouse_path: Path) -> Callable[..., RunOutcome]:
         from dagster import materialize
 
         from assets.factory import definitions_for_sources
-        from pipelines.registry import load_registry
+        from pipelines.spec.registry import load_registry
 
         registry = load_registry(sources, reserved_names={warehouse_path.stem})
         chosen = [s for s in registry.sources if names is None or s.name in names]

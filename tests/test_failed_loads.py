@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.warehouse import Warehouse
+from pipelines.runtime.warehouse import Warehouse
 from tests.fake_api import FakeApi, json_response, serve
 
 pytestmark = pytest.mark.dagster
@@ -215,7 +215,7 @@ def test_a_text_value_under_frozen_types_fails_once_and_the_fixed_file_loads(
 OLD_READER_KILLED_AT_LOAD = r"""
 import importlib, os, signal
 from pathlib import Path
-import pipelines.file_reader as reader
+import pipelines.kinds.files.reader as reader
 reader.conform_to_table = lambda table, name, hints: table
 trace = importlib.import_module("dlt.pipeline.trace")
 class KillAtLoad:
@@ -227,7 +227,7 @@ class KillAtLoad:
 trace.TRACKING_MODULES.append(KillAtLoad())
 from dagster import materialize
 from assets.factory import definitions_for_sources
-from pipelines.registry import load_registry
+from pipelines.spec.registry import load_registry
 defs = definitions_for_sources(
     load_registry(Path(os.environ["SOURCES"])).sources, os.environ["SOURCEGATE_WAREHOUSE"]
 )
@@ -471,7 +471,7 @@ def test_a_dropped_append_package_leaves_no_rows_in_nested_tables(
     loads the same data again, then lands every row exactly once."""
     from dlt.pipeline.exceptions import PipelineStepFailed
 
-    from pipelines.failed_packages import abort_failed_packages, describe_drop
+    from pipelines.runtime.failed_packages import abort_failed_packages, describe_drop
 
     path = tmp_path / "warehouse.duckdb"  # named unlike the dataset, which DuckDB finds ambiguous
     _duckdb_pipeline(path).run(_shop(0), loader_file_format="insert_values")
@@ -522,7 +522,7 @@ def test_a_failed_replace_is_reported_changed_only_when_it_was(
     import dlt
     from dlt.pipeline.exceptions import PipelineStepFailed
 
-    from pipelines.failed_packages import abort_failed_packages, describe_drop
+    from pipelines.runtime.failed_packages import abort_failed_packages, describe_drop
 
     @dlt.source(name="crm")
     def crm(n: int) -> Any:

@@ -15,8 +15,8 @@ from dlt.common.schema.exceptions import CannotCoerceColumnException
 from dlt.destinations.exceptions import DatabaseTerminalException, DatabaseTransientException
 from dlt.load.exceptions import LoadClientJobRetry, LoadClientJobTerminalRetry
 
-from pipelines.failures import explain_load_failure, is_interrupt, is_transient
-from pipelines.spec import SourceSpec
+from pipelines.runtime.failures import explain_load_failure, is_interrupt, is_transient
+from pipelines.spec.models import SourceSpec
 
 SPEC = SourceSpec.model_validate(
     {"name": "pay_drop", "description": "d", "owner": "team:x", "rest_api": {"resources": []}}

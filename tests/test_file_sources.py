@@ -41,7 +41,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
     from dagster import materialize
 
     from assets.factory import definitions_for_sources
-    from pipelines.registry import load_registry
+    from pipelines.spec.registry import load_registry
 
     repo = Path(__file__).resolve().parent.parent
     registry = load_registry(repo / "sources")

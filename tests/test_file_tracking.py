@@ -164,7 +164,7 @@ def test_a_timestamp_key_matches_in_a_session_outside_utc() -> None:
     import duckdb
     import pyarrow as pa
 
-    from pipelines.file_precedence import NewerKeys, duckdb_filter
+    from pipelines.kinds.files.precedence import NewerKeys, duckdb_filter
 
     held = datetime.datetime(2024, 1, 1, 10, tzinfo=datetime.UTC)
     rows = pa.table(
@@ -288,9 +288,9 @@ def test_a_drop_read_by_the_old_mtime_cursor_is_not_read_again(
     import dlt
     from dlt.sources.filesystem import filesystem
 
-    from pipelines.builders import build_pipeline
-    from pipelines.registry import load_registry
-    from pipelines.warehouse import Warehouse
+    from pipelines.runtime.build import build_pipeline
+    from pipelines.runtime.warehouse import Warehouse
+    from pipelines.spec.registry import load_registry
 
     drop, sources = tmp_path / "drop", tmp_path / "sources"
     drop.mkdir()

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.checks_spec import MatchRegexCheck, NotMatchRegexCheck, NotNullCheck, UniqueCheck
+from pipelines.spec.checks import MatchRegexCheck, NotMatchRegexCheck, NotNullCheck, UniqueCheck
 
 SCRIPT = """
 import json, sys

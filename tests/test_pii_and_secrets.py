@@ -7,8 +7,8 @@ import hashlib
 import pyarrow as pa
 import pytest
 
-from pipelines.pii import arrow_transform, hash_value, row_transform
-from pipelines.secrets import (
+from pipelines.governance.pii import arrow_transform, hash_value, row_transform
+from pipelines.governance.secrets import (
     MissingSecretError,
     contains_secret_refs,
     mask_secrets,

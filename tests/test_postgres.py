@@ -53,7 +53,7 @@ def test_the_warehouse_runs_unchanged_on_postgres(
     from dagster import materialize
 
     from assets.factory import definitions_for_sources
-    from pipelines.registry import load_registry
+    from pipelines.spec.registry import load_registry
 
     url = _database(pg_server, "warehouse")
     monkeypatch.setenv("SOURCEGATE_WAREHOUSE", url)

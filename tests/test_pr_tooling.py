@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.json_schema import SCHEMA_FILE_NAME, source_json_schema
-from pipelines.registry import load_source_file
+from pipelines.spec.json_schema import SCHEMA_FILE_NAME, source_json_schema
+from pipelines.spec.registry import load_source_file
 
 
 def _cli(repo: Path, *args: str, cwd: Path | None = None, env: dict | None = None):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance
 
-from pipelines.registry import load_source_file
+from pipelines.spec.registry import load_source_file
 from tests.fake_api import FakeApi, serve, stripe_api, stripe_customers
 
 HEAD = "name: leaky_source\ndescription: x\nowner: ana@example.com\n"

@@ -8,7 +8,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.registry import load_source_text
+from pipelines.spec.registry import load_source_text
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED = [yaml.safe_load(p.read_text()) for p in sorted((REPO / "sources").glob("*.yaml"))]

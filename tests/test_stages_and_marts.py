@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.registry import load_source_file
+from pipelines.spec.registry import load_source_file
 
 pytestmark = pytest.mark.dagster
 

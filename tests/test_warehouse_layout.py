@@ -52,9 +52,9 @@ def test_a_table_loaded_without_load_ids_keeps_loading(
     """Versions before 2026-11 loaded Arrow rows without `_dlt_load_id`; the column is added
     to such tables without a NOT NULL constraint, which no warehouse accepts on a table with
     rows, and the next loads work."""
-    from pipelines.builders import build_pipeline
-    from pipelines.registry import load_registry
-    from pipelines.warehouse import Warehouse
+    from pipelines.runtime.build import build_pipeline
+    from pipelines.runtime.warehouse import Warehouse
+    from pipelines.spec.registry import load_registry
 
     _, sources = write_order_drop(tmp_path)
     spec = load_registry(sources).sources[0].spec

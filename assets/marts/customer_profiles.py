@@ -16,8 +16,8 @@ from dagster import (
 )
 
 from assets.resources import WAREHOUSE_POOL, WarehouseResource
-from pipelines.pii import is_email_column
-from pipelines.registry import LoadedSource
+from pipelines.governance.pii import is_email_column
+from pipelines.spec.registry import LoadedSource
 
 MART_KEY = AssetKey(["marts", "customer_profiles"])
 REQUIRED_SOURCES = ("crm_contacts", "webshop_orders")

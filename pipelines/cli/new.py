@@ -2,21 +2,59 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from string import Template
+from typing import Any
 
-from pipelines.spec import NAME_PATTERN, OWNER_PATTERN
+from pipelines.cli.messages import display
+from pipelines.kinds import KINDS as SOURCE_KINDS
+from pipelines.settings import sources_dir
+from pipelines.spec.models import NAME_PATTERN, OWNER_PATTERN
 
-KINDS = ("files", "rest_api", "sql_database")
+KINDS = tuple(SOURCE_KINDS)
 _QUESTIONS = {
     "name": "Source name (lower-case, e.g. crm_leads)",
     "kind": f"Kind ({' | '.join(KINDS)})",
     "owner": "Owner (your email or team:<slug>)",
     "description": "What is this data, in one sentence",
 }
+
+
+def register(commands: Any) -> None:
+    """Add the `new` command to the CLI's subcommands."""
+    parser = commands.add_parser("new", help="write a new source file from a template")
+    parser.add_argument("--name")
+    parser.add_argument("--kind", choices=KINDS)
+    parser.add_argument("--owner", help="email or team:<slug>")
+    parser.add_argument("--description")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing file")
+    parser.add_argument("--sources", type=Path, default=None, help="folder of source files")
+    parser.set_defaults(handler=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    """Write the file (asking for what is missing in a terminal), then validate it."""
+    from pipelines.spec.registry import load_source_file
+
+    folder = args.sources or sources_dir()
+    answers = {k: getattr(args, k) for k in ("name", "kind", "owner", "description")}
+    try:
+        path = scaffold_source(
+            folder, answers, ask=input if sys.stdin.isatty() else None, force=args.force
+        )
+    except ScaffoldError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = load_source_file(path)
+    print(f"created {path}")
+    for finding in [*result.errors, *result.warnings]:
+        print(display(finding), file=sys.stderr)
+    print("next: replace every TODO, run `sourcegate validate`, then open a pull request")
+    return 0
 
 
 class ScaffoldError(ValueError):
@@ -54,8 +92,7 @@ def scaffold_source(
         name=values["name"],
         owner=values["owner"],
         description=values["description"],
-        secret=values["name"].upper()
-        + ("_DB_URL" if values["kind"] == "sql_database" else "_TOKEN"),
+        secret=values["name"].upper() + SOURCE_KINDS[values["kind"]].secret_suffix,
     )
     target.write_text(text)
     return target

@@ -2,14 +2,42 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from pipelines.checks_spec import named_checks
-from pipelines.governance import declared_columns
-from pipelines.registry import FileResult, load_source_file, load_source_text, source_files
-from pipelines.spec import SourceSpec
+from pipelines.governance.rules import declared_columns
+from pipelines.kinds import KINDS
+from pipelines.settings import sources_dir
+from pipelines.spec.checks import named_checks
+from pipelines.spec.models import SourceSpec
+from pipelines.spec.registry import FileResult, load_source_file, load_source_text, source_files
+
+
+def register(commands: Any) -> None:
+    """Add the `plan` command to the CLI's subcommands."""
+    parser = commands.add_parser(
+        "plan", help="Markdown summary of source changes against a git ref"
+    )
+    parser.add_argument("--base", default="origin/main", help="git ref to compare with")
+    parser.add_argument("--sources", type=Path, default=None, help="folder of source files")
+    parser.set_defaults(handler=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    """Print the plan; exit 1 when a changed file is invalid, 2 when git fails."""
+    folder = args.sources or sources_dir()
+    try:
+        base = files_at_ref(folder, args.base)
+    except GitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    changes = compare(base, files_in_tree(folder))
+    print(render_markdown(changes, args.base))
+    return 1 if any(c.status == "invalid" for c in changes) else 0
 
 
 class GitError(RuntimeError):
@@ -135,9 +163,7 @@ def _diff(name: str, old: SourceSpec, new: SourceSpec) -> SourceChange:
             change.details.append(f"{attr}: `{before}` → `{after}`")
     if old.table_names() != new.table_names():
         change.details.append(f"tables: {old.table_names()} → {new.table_names()}")
-    if old.model_dump(include={"files", "rest_api", "sql_database"}) != new.model_dump(
-        include={"files", "rest_api", "sql_database"}
-    ):
+    if old.model_dump(include=set(KINDS)) != new.model_dump(include=set(KINDS)):
         change.details.append(f"{new.kind} connection settings changed")
     if old.schema_contract() != new.schema_contract():
         change.details.append(f"contract: {old.schema_contract()} → {new.schema_contract()}")

@@ -2,24 +2,57 @@
 
 from __future__ import annotations
 
+import argparse
 import math
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipelines.checks_spec import named_checks
-from pipelines.pii import load_salt
-from pipelines.registry import LoadedSource
-from pipelines.warehouse import Warehouse, configured_warehouse, quote_identifier
+from pipelines.cli.messages import display
+from pipelines.governance.pii import load_salt
+from pipelines.runtime.warehouse import Warehouse, configured_warehouse, quote_identifier
+from pipelines.settings import sources_dir
+from pipelines.spec.checks import named_checks
+from pipelines.spec.registry import LoadedSource
 
 SAMPLE_ROWS = 5
 SMALL_SET = 10
 ITEMS_PER_PAGE_GUESS = 100
 
 
+def register(commands: Any) -> None:
+    """Add the `preview` command to the CLI's subcommands."""
+    parser = commands.add_parser("preview", help="test-read a source into a throwaway DuckDB")
+    parser.add_argument("name", help="source name")
+    parser.add_argument("--limit", type=int, default=50, help="rows per table (default 50)")
+    parser.add_argument("--sources", type=Path, default=None, help="folder of source files")
+    parser.set_defaults(handler=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    """Preview one valid source; say why when the name has no valid file."""
+    from pipelines.governance.secrets import MissingSecretError
+    from pipelines.spec.registry import load_registry
+
+    registry = load_registry(args.sources or sources_dir())
+    source = registry.get(args.name)
+    if source is None:
+        for error in registry.errors:
+            if error.source_name == args.name:
+                print(display(error), file=sys.stderr)
+        print(f"error: no valid source named {args.name!r}", file=sys.stderr)
+        return 2
+    try:
+        return preview_source(source, max(1, args.limit), sys.stdout)
+    except MissingSecretError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
 def preview_source(source: LoadedSource, limit: int, out: TextIO) -> int:
     """Read up to ``limit`` rows per table, then print schema, samples, checks and suggestions."""
-    from pipelines.builders import build_pipeline, build_source
+    from pipelines.runtime.build import build_pipeline, build_source
 
     spec = source.spec
     real = configured_warehouse()

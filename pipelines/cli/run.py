@@ -2,49 +2,22 @@
 
 from __future__ import annotations
 
-import logging
+import argparse
 import os
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.dead_runs import SOURCE_TAG
-from pipelines.interrupts import INTERRUPTED_METADATA_KEY
-from pipelines.pool_slots import WarehouseBusyError, claimed_slot
-from pipelines.registry import LoadedSource, load_registry
-from pipelines.run_processes import PROCESS_TAG, current_process
-from pipelines.run_summary import SourceOutcome, TableOutcome, one_line, render_summary
-from pipelines.secrets import MissingSecretError, missing_secrets
-from pipelines.warehouse import Warehouse, configured_warehouse
-
-# The summary reports failures in one line each; Dagster's console logger would add tracebacks.
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-_JOB_NAME = "sourcegate_cli_run"
-_INTERRUPTED = ("DagsterExecutionInterruptedError", "KeyboardInterrupt")
-
-
-class RunInterruptedError(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM stopped a run, while it waited for the warehouse or while it loaded."""
-
-    def __init__(self, source: str, run_id: str, waiting: bool) -> None:
-        super().__init__(source, run_id, waiting)
-        self.source = source
-        self.run_id = run_id
-        self.waiting = waiting
-
-    def explain(self) -> str:
-        """One line for the terminal: what stopped and what state it left."""
-        if self.waiting:
-            return f"interrupted while {self.source} waited for the warehouse; nothing was loaded"
-        return (
-            f"interrupted: the load of {self.source} (run {self.run_id[:8]}) stopped and was "
-            "marked failed, and its warehouse slot is free. Nothing is half-written: the next "
-            "run finishes or redoes that load"
-        )
+from pipelines.cli.run_in_process import RunInterruptedError, run_in_process
+from pipelines.cli.run_summary import SourceOutcome, TableOutcome, one_line, render_summary
+from pipelines.governance.secrets import MissingSecretError, missing_secrets
+from pipelines.runtime.pool_slots import WarehouseBusyError
+from pipelines.runtime.warehouse import Warehouse, configured_warehouse
+from pipelines.settings import DEFAULT_WAIT_TIMEOUT, WAIT_TIMEOUT_ENV, sources_dir, wait_timeout
+from pipelines.spec.registry import LoadedSource, load_registry
 
 
 @dataclass(frozen=True)
@@ -53,6 +26,41 @@ class RunSettings:
 
     wait_timeout: float
     say: Callable[[str], None]
+
+
+def register(commands: Any) -> None:
+    """Add the `run` command to the CLI's subcommands."""
+    parser = commands.add_parser("run", help="load sources through Dagster and run their checks")
+    parser.add_argument("names", nargs="*", help="source names (default: every enabled source)")
+    parser.add_argument("--sources", type=Path, default=None, help="folder of source files")
+    parser.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"give up waiting for a warehouse held by another run after this long "
+        f"(default ${WAIT_TIMEOUT_ENV} or {DEFAULT_WAIT_TIMEOUT:.0f})",
+    )
+    parser.set_defaults(handler=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    """Run the sources; Ctrl-C and SIGTERM end it with one line and exit code 130."""
+    from pipelines.runtime.interrupts import exit_now_if_threads_linger, terminate_as_interrupt
+
+    if args.wait_timeout is not None:
+        os.environ[WAIT_TIMEOUT_ENV] = str(args.wait_timeout)  # the steps' writer lock reads it
+    with terminate_as_interrupt():
+        try:
+            return run_sources(
+                args.names, args.sources or sources_dir(), wait_timeout=wait_timeout()
+            )
+        except RunInterruptedError as exc:
+            print(exc.explain(), file=sys.stderr)
+        except KeyboardInterrupt:
+            print("interrupted between loads: every load that finished is kept", file=sys.stderr)
+    exit_now_if_threads_linger(130)
+    return 130
 
 
 def run_sources(
@@ -81,7 +89,7 @@ def run_sources(
         print("nothing to run: no enabled sources found", file=out)
         return 1 if registry.errors else 0
 
-    from pipelines.instance import ensure_dagster_home
+    from pipelines.runtime.instance import ensure_dagster_home
 
     ensure_dagster_home()
     outcomes: list[SourceOutcome] = []
@@ -143,57 +151,19 @@ def _materialize(
 ) -> SourceOutcome:
     """One Dagster run in the shared instance: a source's assets, or the given selection.
 
-    The run's warehouse slot is claimed before the run starts (see `pipelines.pool_slots`), so
-    a busy warehouse is reported and bounded instead of waited on silently.
-
     Raises:
         RunInterruptedError: if Ctrl-C or SIGTERM stopped the run.
+        WarehouseBusyError: if another run kept the warehouse past the wait timeout.
     """
-    from dagster import AssetKey, Definitions, define_asset_job
+    from dagster import AssetKey
 
-    from assets.factory import definitions_for_sources
-    from assets.resources import WAREHOUSE_POOL
-    from pipelines.instance import cli_instance
-
-    logging.getLogger("dagster").setLevel(logging.ERROR)
-    defs = definitions_for_sources(sources, warehouse)
     if selection is None:
         selection = [AssetKey([sources[0].name, t]) for t in sources[0].spec.table_names()]
     name = label or sources[0].name
-    job = Definitions(
-        jobs=[define_asset_job(_JOB_NAME, selection=selection)],
-        assets=list(defs.assets),
-        resources=defs.resources,
-    ).resolve_job_def(_JOB_NAME)
-    (step_key,) = job.graph.node_names()  # one warehouse step per run
-    run_id = str(uuid.uuid4())
-    tags = {
-        SOURCE_TAG: name,
-        "sourcegate/trigger": "cli",
-        PROCESS_TAG: current_process().as_tag(),
-        # The daemon cannot re-execute an in-process job; step retries cover transient errors.
-        "dagster/max_retries": "0",
-    }
     started = time.perf_counter()
-    result = None
-    try:
-        with (
-            cli_instance() as instance,
-            claimed_slot(
-                instance, WAREHOUSE_POOL, run_id, step_key, settings.wait_timeout, settings.say
-            ),
-        ):
-            result = job.execute_in_process(
-                run_config=QUIET_LOGS,
-                instance=instance,
-                raise_on_error=False,
-                run_id=run_id,
-                tags=tags,
-            )
-    except KeyboardInterrupt:
-        raise RunInterruptedError(name, run_id, waiting=result is None) from None
-    if _was_interrupted(result):
-        raise RunInterruptedError(name, run_id, waiting=False)
+    result = run_in_process(
+        sources, warehouse, selection, name, settings.wait_timeout, settings.say
+    )
     return _outcome(result, name, selection, time.perf_counter() - started)
 
 
@@ -267,20 +237,6 @@ def _run_marts(
 
 def _stage(sources: list[LoadedSource], name: str) -> str:
     return next((s.spec.stage for s in sources if s.name == name), "pilot")
-
-
-def _was_interrupted(result: Any) -> bool:
-    """True when Ctrl-C or SIGTERM ended the run (Dagster turns both into a step failure)."""
-    for event in result.get_step_failure_events():
-        failure = event.step_failure_data.user_failure_data
-        if failure is not None and INTERRUPTED_METADATA_KEY in (failure.metadata or {}):
-            return True
-        error = event.step_failure_data.error
-        while error is not None:
-            if error.cls_name in _INTERRUPTED:
-                return True
-            error = error.cause
-    return False
 
 
 def _failure_message(result: Any) -> str:

@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipelines.builders import PIPELINE_PREFIX
-from pipelines.dead_runs import RunState, release_dead_runs, run_source, unfinished_runs
-from pipelines.registry import load_registry
-from pipelines.warehouse import Warehouse, configured_warehouse
-from pipelines.writer_lock import describe_holder
+from pipelines.runtime.dead_runs import RunState, release_dead_runs, run_source, unfinished_runs
+from pipelines.runtime.warehouse import Warehouse, configured_warehouse
+from pipelines.runtime.writer_lock import describe_holder
+from pipelines.settings import sources_dir
+from pipelines.spec.registry import load_registry
+
+
+def register(commands: Any) -> None:
+    """Add the `status` command to the CLI's subcommands."""
+    parser = commands.add_parser(
+        "status", help="runs in progress, warehouse slots and locks, pending loads"
+    )
+    parser.add_argument(
+        "--repair",
+        action="store_true",
+        help="mark runs whose process died as failed and free what they hold",
+    )
+    parser.add_argument("--sources", type=Path, default=None, help="folder of source files")
+    parser.set_defaults(handler=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    """Show the status; exit 1 when a dead run is left unrepaired."""
+    return show_status(args.sources or sources_dir(), repair=args.repair, out=sys.stdout)
 
 
 def show_status(sources: Path, repair: bool, out: TextIO) -> int:
@@ -19,7 +40,7 @@ def show_status(sources: Path, repair: bool, out: TextIO) -> int:
     With ``repair``, first mark runs whose process died as failed and free their slots.
     Returns 1 when a dead run is left unrepaired, else 0.
     """
-    from pipelines.instance import cli_instance, ensure_dagster_home
+    from pipelines.runtime.instance import cli_instance, ensure_dagster_home
 
     ensure_dagster_home()
     warehouse = configured_warehouse()
@@ -100,6 +121,8 @@ def _print_pending(warehouse: Warehouse, sources: Path, out: TextIO) -> None:
 
 def pending_packages(warehouse: Warehouse, name: str) -> list[str]:
     """`<load id> (extracted|normalized)` for each unfinished package of the source's pipeline."""
+    from pipelines.runtime.build import PIPELINE_PREFIX
+
     pipelines_dir = warehouse.state_dir / "pipelines"
     if not (pipelines_dir / f"{PIPELINE_PREFIX}_{name}").is_dir():
         return []

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipelines.warehouse import quote_identifier
+from pipelines.runtime.warehouse import quote_identifier
 
 SALT_ENV = "SOURCEGATE_PII_SALT"
 NESTING_SEPARATOR = "__"
@@ -136,3 +136,21 @@ def pii_transform(hash_columns: list[str], drop_columns: list[str], salt: bytes)
         return on_rows(item) if isinstance(item, dict) else on_arrow(item)
 
     return apply
+
+
+def attach_pii(source: Any, spec: Any, salt: bytes) -> None:
+    """Hash and drop on every item of every table: Arrow tables, or dict rows."""
+    if not (spec.pii.hash or spec.pii.drop):
+        return
+    for table in spec.table_names():
+        hash_cols = spec.pii.columns_for(table, "hash")
+        drop_cols = spec.pii.columns_for(table, "drop")
+        if hash_cols or drop_cols:
+            _resource_for_table(source, table).add_map(pii_transform(hash_cols, drop_cols, salt))
+
+
+def _resource_for_table(source: Any, table: str) -> Any:
+    for resource in source.resources.values():
+        if resource.name == table or resource.table_name == table:
+            return resource
+    raise KeyError(f"no resource produces table {table!r}")

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 
-from pipelines.pii import NESTING_SEPARATOR
-from pipelines.spec import SourceSpec
-
-PathT = tuple[str | int, ...]
+from pipelines.governance.pii import NESTING_SEPARATOR
+from pipelines.kinds import kind_of
+from pipelines.kinds.base import PathT
+from pipelines.spec.models import SourceSpec
 
 _PII_NAME = re.compile(
     r"(^|_)(e_?mail|email_?address|phone|phone_?number|mobile|telephone|ip|ip_?address|"
@@ -36,22 +36,8 @@ def declared_columns(spec: SourceSpec) -> dict[tuple[str, str], PathT]:
         for index, check in enumerate(checks):
             for column in check.columns_used():
                 add(table, column, ("checks", table, index))
-    if spec.files is not None:
-        for column in _as_list(spec.files.primary_key):
-            add(spec.files.table, column, ("files", "primary_key"))
-        for column in spec.files.columns or {}:
-            add(spec.files.table, column, ("files", "columns", column))
-    if spec.sql_database is not None:
-        for index, table in enumerate(spec.sql_database.tables):
-            for column in _as_list(table.primary_key):
-                add(table.name, column, ("sql_database", "tables", index))
-            if table.incremental:
-                add(table.name, table.incremental.cursor_column, ("sql_database", "tables", index))
-            for column in table.columns or {}:
-                add(table.name, column, ("sql_database", "tables", index, "columns", column))
-    if spec.rest_api is not None:
-        for (table, column), path in _rest_api_columns(spec).items():
-            add(table, column, path)
+    for (table, column), path in kind_of(spec).declared_columns(spec).items():
+        add(table, column, path)
     return found
 
 
@@ -128,34 +114,3 @@ def unprotected_pii(spec: SourceSpec) -> list[tuple[PathT, str]]:
                 )
             )
     return problems
-
-
-def _rest_api_columns(spec: SourceSpec) -> dict[tuple[str, str], PathT]:
-    config = spec.rest_api or {}
-    found: dict[tuple[str, str], PathT] = {}
-    defaults = config.get("resource_defaults") or {}
-    tables = spec.table_names()
-    for index, resource in enumerate(config.get("resources") or []):
-        if not isinstance(resource, dict):
-            continue
-        table = tables[index]
-        path: PathT = ("rest_api", "resources", index)
-        key = resource.get("primary_key", defaults.get("primary_key"))
-        for column in _as_list(key):
-            found.setdefault((table, column), path)
-        for column in resource.get("columns") or {}:
-            found.setdefault((table, str(column)), (*path, "columns", column))
-        endpoint = resource.get("endpoint")
-        params = endpoint.get("params") if isinstance(endpoint, dict) else None
-        for name in ("properties", "fields", "select"):
-            value = (params or {}).get(name)
-            if isinstance(value, str):
-                for column in value.split(","):
-                    found.setdefault((table, column.strip()), (*path, "endpoint", "params", name))
-    return found
-
-
-def _as_list(value: str | list[str] | None) -> list[str]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)

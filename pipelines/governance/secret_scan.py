@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from pipelines.secrets import is_secret_ref
+from pipelines.governance.secrets import is_secret_ref
 
 PathT = tuple[str | int, ...]
 

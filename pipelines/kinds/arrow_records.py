@@ -13,7 +13,7 @@ from typing import Any
 
 from dlt.extract.items_transform import ItemTransform
 
-from pipelines.pii import NESTING_SEPARATOR
+from pipelines.governance.pii import NESTING_SEPARATOR
 
 
 def flatten_structs(table: Any, lists_as_text: bool = False) -> Any:

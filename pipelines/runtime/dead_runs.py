@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.run_processes import PROCESS_TAG, RunProcess, pid_is_running, started_before
+from pipelines.runtime.run_processes import PROCESS_TAG, RunProcess, pid_is_running, started_before
 
 SOURCE_TAG = "sourcegate/source"
 DEAD_RUN_REASON = "process died without finishing; slots released"

@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipelines.contract_errors import explain_contract_violation
-from pipelines.spec import SourceSpec
-from pipelines.value_errors import find_refused_value
+from pipelines.governance.contracts import explain_contract_violation
+from pipelines.runtime.value_errors import find_refused_value
+from pipelines.spec.models import SourceSpec
 
 _URL_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*?(?=:?\s|:?$|['\"])")
 _HTML_TITLE = re.compile(r"<title[^>]*>([^<]*)</title>", re.IGNORECASE)
@@ -149,7 +149,7 @@ def is_transient(exc: BaseException) -> bool:
     """Worth retrying: network trouble, 5xx or 429 after dlt's own retries, a busy destination.
 
     Everything else is terminal: running the same data again fails the same way, so its load
-    package is dropped rather than resumed (see `pipelines.failed_packages`).
+    package is dropped rather than resumed (see `pipelines.runtime.failed_packages`).
     """
     for error in _chain(exc):
         status = getattr(getattr(error, "response", None), "status_code", None)

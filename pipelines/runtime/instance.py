@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from pipelines.warehouse import PROJECT_ROOT
+from pipelines.settings import PROJECT_ROOT
 
 DEFAULT_DAGSTER_HOME = PROJECT_ROOT / ".dagster"
 # CLI runs print their own progress. Dagster's stdout capture would start `tail` and
@@ -52,7 +52,7 @@ def cli_instance() -> Any:
 
     Two settings differ from dagster.yaml. No stdout capture (see above). And pools are
     claimed per run: `sourcegate run` holds its warehouse slot for the whole run, retries
-    included (`pipelines.pool_slots`), so Dagster must not claim and free it per step; a step
+    included (`runtime.pool_slots`), so Dagster must not claim and free it per step; a step
     retry would otherwise wait for it in Dagster's loop, which ignores signals and timeouts.
     """
     import yaml

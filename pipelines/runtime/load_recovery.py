@@ -13,15 +13,12 @@ dropped and reported, and the run goes on to extract fresh data.
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.failed_packages import DroppedPackage, abort_failed_packages
-from pipelines.failures import explain_load_failure, is_transient
-from pipelines.spec import SourceSpec
+from pipelines.runtime.failed_packages import DroppedPackage, abort_failed_packages
+from pipelines.runtime.failures import explain_load_failure, is_transient
+from pipelines.spec.models import SourceSpec
 
 
 @dataclass(frozen=True)
@@ -57,19 +54,3 @@ def finish_interrupted_load(pipeline: Any, spec: SourceSpec) -> Recovery:
         gone = {package.load_id for package in dropped}
         return Recovery([load_id for load_id in pending if load_id not in gone], dropped)
     return Recovery(pending)
-
-
-@contextlib.contextmanager
-def http_settings(spec: SourceSpec) -> Iterator[None]:
-    """Apply the source's `http:` overrides to dlt's HTTP client for the duration of a run."""
-    overrides = spec.http.as_dlt_runtime()
-    previous = {key: os.environ.get(key) for key in overrides}
-    os.environ.update(overrides)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

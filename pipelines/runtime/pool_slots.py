@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pipelines.dead_runs import record_claimant, release_dead_runs, run_source
-from pipelines.run_processes import current_process
+from pipelines.runtime.dead_runs import record_claimant, release_dead_runs, run_source
+from pipelines.runtime.run_processes import current_process
 
 POLL_SECONDS = 0.5
 DEAD_RUN_CHECK_SECONDS = 5.0

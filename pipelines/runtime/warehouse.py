@@ -9,53 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipelines.writer_lock import WriterLock
+from pipelines.runtime.writer_lock import WriterLock
+from pipelines.settings import state_root, warehouse_setting
 
-WAREHOUSE_ENV = "SOURCEGATE_WAREHOUSE"
-SOURCES_ENV = "SOURCEGATE_SOURCES"
-DEFAULT_WAREHOUSE = Path("warehouse") / "marketing.duckdb"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg2://")
-
-
-STATE_DIR_ENV = "SOURCEGATE_STATE_DIR"
-WAIT_TIMEOUT_ENV = "SOURCEGATE_WAIT_TIMEOUT"
-DEFAULT_WAIT_TIMEOUT = 1800.0
-
-
-def wait_timeout() -> float:
-    """Seconds a run waits for a warehouse another run holds: `$SOURCEGATE_WAIT_TIMEOUT` or 1800."""
-    return float(os.environ.get(WAIT_TIMEOUT_ENV) or DEFAULT_WAIT_TIMEOUT)
-
-
-def sources_dir() -> Path:
-    """The folder of source files: `$SOURCEGATE_SOURCES` or `sources/` in the repo."""
-    return Path(os.environ.get(SOURCES_ENV) or PROJECT_ROOT / "sources")
-
-
-def repo_relative(path: Path) -> str:
-    """``path`` relative to the repository when it lies inside it, else as given."""
-    try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
 
 
 def quote_identifier(name: str) -> str:
     """A SQL identifier in double quotes, embedded quotes doubled (DuckDB and PostgreSQL)."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def warehouse_setting() -> str:
-    """`$SOURCEGATE_WAREHOUSE`, or the default DuckDB file in the repo."""
-    return os.environ.get(WAREHOUSE_ENV) or str(PROJECT_ROOT / DEFAULT_WAREHOUSE)
 
 
 def configured_warehouse() -> Warehouse:
@@ -100,8 +68,7 @@ class Warehouse:
         if self.path is not None:
             return self.path.parent / f".{self.path.stem}_dlt"
         digest = hashlib.sha256(self._safe_url().encode()).hexdigest()[:12]
-        root = Path(os.environ.get(STATE_DIR_ENV) or PROJECT_ROOT / ".warehouse_state")
-        return root / f"{self.catalog}_{digest}"
+        return state_root() / f"{self.catalog}_{digest}"
 
     def table_name(self, source: str, table: str) -> str:
         """The fully qualified name, as shown in Dagster's `dagster/table_name`."""

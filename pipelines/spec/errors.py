@@ -45,7 +45,7 @@ def pydantic_messages(
 
 def _without_union_tags(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
     """Drop the check-kind tag pydantic puts after a list index (`checks.t[0].not_null.x`)."""
-    from pipelines.checks_spec import CHECK_KINDS
+    from pipelines.spec.checks import CHECK_KINDS
 
     return tuple(
         part

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.spec import SourceSpec
+from pipelines.spec.models import SourceSpec
 
 SCHEMA_FILE_NAME = "source.schema.json"
 

@@ -5,103 +5,24 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from pipelines.checks_spec import CheckSpec
-from pipelines.secrets import SecretRef, contains_secret_refs
+from pipelines.governance.secrets import contains_secret_refs
+from pipelines.kinds import KINDS, kind_of
+from pipelines.kinds.files.config import FilesSpec
+from pipelines.kinds.sql_database.config import SqlDatabaseSpec
+from pipelines.spec.checks import CheckSpec
+from pipelines.spec.fields import StrictModel
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{2,40}$"
-IDENTIFIER_PATTERN = r"^[a-z_][a-z0-9_]*$"
 OWNER_PATTERN = r"^(team:[a-z0-9][a-z0-9_-]*|[^@\s]+@[^@\s]+\.[^@\s]+)$"
 _OWNER_RE = re.compile(OWNER_PATTERN)
-_IDENTIFIER_RE = re.compile(IDENTIFIER_PATTERN)
 
-WriteDisposition = Literal["append", "replace", "merge"]
 ContractMode = Literal["evolve", "freeze", "discard_row", "discard_value"]
-DataType = Literal[
-    "text", "bigint", "double", "decimal", "bool", "timestamp", "date", "time", "json", "binary"
-]
+PathT = tuple[str | int, ...]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_identifier(value: str, what: str) -> str:
-    if not _IDENTIFIER_RE.match(value):
-        raise ValueError(
-            f"{what} {value!r} must be lower-case letters, digits and underscores "
-            f"(for example {re.sub(r'[^a-z0-9_]+', '_', value.lower()).strip('_') or 'orders'!r})"
-        )
-    return value
-
-
-class FilesSpec(_Strict):
-    """A drop of CSV, JSONL or parquet files in a folder or bucket."""
-
-    bucket_url: str = Field(
-        min_length=1, description="Folder relative to the repo, or an fsspec URL."
-    )
-    file_glob: str = "*"
-    format: Literal["csv", "jsonl", "parquet"]
-    table: str
-    primary_key: str | list[str] | None = None
-    write_disposition: WriteDisposition | None = Field(
-        default=None, description="Defaults to merge with a primary key, otherwise replace."
-    )
-    csv_delimiter: str = Field(default=",", min_length=1, max_length=1)
-    reader: Literal["fast", "rows"] = Field(
-        default="fast", description="fast: Arrow batches (default); rows: dlt's row readers."
-    )
-    columns: dict[str, DataType] | None = Field(
-        default=None, description="Column types to enforce, e.g. {zip_code: text}."
-    )
-
-    _table = field_validator("table")(lambda v: _check_identifier(v, "table name"))
-
-    @model_validator(mode="after")
-    def _merge_needs_key(self) -> FilesSpec:
-        if self.write_disposition == "merge" and not self.primary_key:
-            raise ValueError("write_disposition 'merge' needs a primary_key")
-        return self
-
-    @property
-    def effective_write_disposition(self) -> WriteDisposition:
-        """The disposition used when the file leaves it out."""
-        if self.write_disposition:
-            return self.write_disposition
-        return "merge" if self.primary_key else "replace"
-
-
-class SqlIncremental(_Strict):
-    """Read only rows whose cursor column grew since the last run."""
-
-    cursor_column: str
-    initial_value: Any = None
-
-
-class SqlTableSpec(_Strict):
-    """One table to copy, with its key and optional cursor."""
-
-    name: str
-    primary_key: str | list[str] | None = None
-    incremental: SqlIncremental | None = None
-    write_disposition: WriteDisposition | None = None
-    columns: dict[str, DataType] | None = None
-
-    _name = field_validator("name")(lambda v: _check_identifier(v, "table name"))
-
-
-class SqlDatabaseSpec(_Strict):
-    """Tables read from any SQLAlchemy database."""
-
-    credentials: SecretRef = Field(description="SQLAlchemy URL, always as {secret: NAME}.")
-    schema_: str | None = Field(default=None, alias="schema")
-    tables: list[SqlTableSpec] = Field(min_length=1)
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class PiiRules(_Strict):
+class PiiRules(StrictModel):
     """Columns (as `table.column`) to hash or drop before anything lands."""
 
     hash: list[str] = Field(default_factory=list)
@@ -120,14 +41,14 @@ class PiiRules(_Strict):
         return [col for tbl, col in (v.split(".") for v in getattr(self, rule)) if tbl == table]
 
 
-class RetrySpec(_Strict):
+class RetrySpec(StrictModel):
     """How Dagster retries a failed load of this source (step retries, then run retries)."""
 
     max_retries: int = Field(default=2, ge=0, le=10)
     delay_seconds: float = Field(default=30, ge=0, le=3600)
 
 
-class HttpSpec(_Strict):
+class HttpSpec(StrictModel):
     """REST only: dlt's request settings for this source (dlt's defaults when left out)."""
 
     timeout_seconds: float | None = Field(default=None, gt=0, le=600)
@@ -146,7 +67,7 @@ class HttpSpec(_Strict):
         return {f"RUNTIME__{k}": str(v) for k, v in mapping.items() if v is not None}
 
 
-class ContractSpec(_Strict):
+class ContractSpec(StrictModel):
     """dlt schema contract: what happens to new tables, new columns and changed types."""
 
     tables: ContractMode = "evolve"
@@ -154,7 +75,7 @@ class ContractSpec(_Strict):
     data_type: ContractMode = "evolve"
 
 
-class SourceSpec(_Strict):
+class SourceSpec(StrictModel):
     """One marketing data source, exactly as a marketer writes it."""
 
     name: str = Field(description="Must equal the file name without .yaml.")
@@ -235,30 +156,27 @@ class SourceSpec(_Strict):
             )
         return value
 
-    def problems(self, deep: bool = True) -> list[tuple[tuple[str | int, ...], str]]:
+    def problems(self, deep: bool = True) -> list[tuple[PathT, str]]:
         """Rules that span several fields, as (path, message) pairs; empty when all hold.
 
-        ``deep`` adds dlt's own validation of a `rest_api:` block.
+        ``deep`` also runs the checks of its kind that need a library (dlt for `rest_api:`).
         """
-        found: list[tuple[tuple[str | int, ...], str]] = []
-        kinds = [k for k in ("rest_api", "files", "sql_database") if getattr(self, k) is not None]
-        if not kinds:
-            return [((), "a source needs one of rest_api, files or sql_database; none is given")]
-        if len(kinds) > 1:
-            found.append(
+        blocks = self.kind_blocks()
+        *first, last = KINDS
+        names = f"{', '.join(first)} or {last}"
+        if not blocks:
+            return [((), f"a source needs one of {names}; none is given")]
+        if len(blocks) > 1:
+            return [
                 (
-                    (kinds[1],),
-                    f"a source has exactly one of rest_api, files or sql_database, but this file "
-                    f"has {' and '.join(kinds)}; split it into one file per source",
+                    (blocks[1],),
+                    f"a source has exactly one of {names}, but this file has "
+                    f"{' and '.join(blocks)}; split it into one file per source",
                 )
-            )
+            ]
+        found = kind_of(self).problems(self, deep)
+        if found:
             return found
-        if self.rest_api is not None:
-            from pipelines.rest_api_config import rest_api_config_problems
-
-            found.extend(rest_api_config_problems(self.rest_api, deep=deep))
-            if found:
-                return found
         tables = self.table_names()
         for table in self.checks:
             if table not in tables:
@@ -272,24 +190,18 @@ class SourceSpec(_Strict):
                     )
         return found
 
+    def kind_blocks(self) -> list[str]:
+        """The kind blocks (`files:`, `rest_api:` ...) this file has, in registry order."""
+        return [key for key in KINDS if getattr(self, key) is not None]
+
     @property
-    def kind(self) -> Literal["rest_api", "files", "sql_database"]:
-        """Which of the three connector kinds this source uses."""
-        if self.files is not None:
-            return "files"
-        if self.sql_database is not None:
-            return "sql_database"
-        return "rest_api"
+    def kind(self) -> str:
+        """Which connector kind this source uses: the key of its kind block."""
+        return self.kind_blocks()[0]
 
     def table_names(self) -> list[str]:
         """The warehouse tables this source produces, in file order."""
-        if self.files is not None:
-            return [self.files.table]
-        if self.sql_database is not None:
-            return [table.name for table in self.sql_database.tables]
-        from pipelines.rest_api_config import rest_api_table_names
-
-        return rest_api_table_names(self.rest_api or {})
+        return kind_of(self).table_names(self)
 
     def schema_contract(self) -> dict[str, str]:
         """The dlt schema contract for this source."""

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from pipelines.errors import SourceError, pydantic_messages
-from pipelines.governance import pii_check_conflicts, production_problems, unprotected_pii
-from pipelines.secret_scan import find_literal_secrets
-from pipelines.spec import SourceSpec
-from pipelines.yaml_lines import LocatedDocument, YamlSyntaxError, parse_yaml
+from pipelines.governance.rules import pii_check_conflicts, production_problems, unprotected_pii
+from pipelines.governance.secret_scan import find_literal_secrets
+from pipelines.spec.errors import SourceError, pydantic_messages
+from pipelines.spec.models import SourceSpec
+from pipelines.spec.yaml_lines import LocatedDocument, YamlSyntaxError, parse_yaml
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,8 @@ _KNOWN_KEYS: set[str] = set()
 def _known_keys() -> set[str]:
     """Every key the models accept, for 'did you mean' hints."""
     if not _KNOWN_KEYS:
-        from pipelines import checks_spec, spec
+        from pipelines.spec import checks as checks_spec
+        from pipelines.spec import models as spec
 
         for module in (spec, checks_spec):
             for obj in vars(module).values():

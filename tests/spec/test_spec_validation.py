@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.registry import load_registry, load_source_file
+from pipelines.spec.registry import load_registry, load_source_file
 from tests.spec.invalid_specs import FILE_STEMS, INVALID_SPECS, VALID
 
 

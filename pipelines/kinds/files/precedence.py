@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.warehouse import quote_identifier
+from pipelines.runtime.warehouse import quote_identifier
 
 SOURCE_FILE_COLUMN = "_source_file"
 NEWER_KEYS_VIEW = "sourcegate_newer_keys"

@@ -16,20 +16,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from pipelines.failures import ExplainedError
-from pipelines.file_precedence import (
+from pipelines.governance.pii import arrow_transform, hash_sql, hash_sql_parameters, row_transform
+from pipelines.kinds.files.precedence import (
     SOURCE_FILE_COLUMN,
     NewerKeys,
     duckdb_filter,
     loaded_file_names,
     newer_keys,
 )
-from pipelines.file_tracking import mark_read, migrate_mtime_cursor, new_or_changed
-from pipelines.pii import arrow_transform, hash_sql, hash_sql_parameters, row_transform
-from pipelines.prefetch import prefetch
-from pipelines.spec import FilesSpec, PiiRules
-from pipelines.variant_columns import conform_to_table
-from pipelines.warehouse import quote_identifier
+from pipelines.kinds.files.prefetch import prefetch
+from pipelines.kinds.files.tracking import mark_read, migrate_mtime_cursor, new_or_changed
+from pipelines.kinds.files.variant_columns import conform_to_table
+from pipelines.runtime.failures import ExplainedError
+from pipelines.runtime.warehouse import quote_identifier
+from pipelines.spec.models import FilesSpec, PiiRules
 
 BATCH_ROWS = 500_000
 BLOCK_BYTES = 16 << 20
@@ -63,12 +63,12 @@ def duckdb_batches(
 ) -> Iterator[Any]:
     """Arrow batches of one local file, read by DuckDB with PII applied in the query.
 
-    With ``newer`` (see `pipelines.file_precedence`), rows whose key the table holds from a
+    With ``newer`` (see `pipelines.kinds.files.precedence`), rows whose key the table holds from a
     later-named file are left out in the same query.
     """
     import duckdb
 
-    from pipelines.arrow_records import flatten_structs
+    from pipelines.kinds.arrow_records import flatten_structs
 
     hashed = pii.columns_for(files.table, "hash")
     dropped = pii.columns_for(files.table, "drop")
@@ -105,7 +105,7 @@ def pyarrow_batches(file_obj: Any, files: FilesSpec, lists_as_text: bool = False
     import pyarrow.json as pa_json
     import pyarrow.parquet as pq
 
-    from pipelines.arrow_records import flatten_structs
+    from pipelines.kinds.arrow_records import flatten_structs
 
     if files.format == "csv":
         batches = pa_csv.open_csv(
@@ -140,9 +140,9 @@ def files_resource(
     Every row carries `_source_file`, the file's path relative to `bucket_url` (its name, in a
     flat folder). When one key appears in several files, the file whose path sorts last wins
     (exports are date-stamped, by name or by folder, so that is the newest), within a load
-    through dlt's `dedup_sort` and across loads through `pipelines.file_precedence`. With
+    through dlt's `dedup_sort` and across loads through `pipelines.kinds.files.precedence`. With
     `append` and `merge` only files that are new or changed since they were read are read
-    (`pipelines.file_tracking`); `replace` reads every file and fails if none matches.
+    (`pipelines.kinds.files.tracking`); `replace` reads every file and fails if none matches.
     """
     import dlt
     from dlt.sources.filesystem import filesystem

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipelines.secrets import mask_secrets
+from pipelines.governance.secrets import mask_secrets
 
 _PATH_PART = re.compile(r"([^/\[\]]+)|\[(\d+)\]")
 _MAX_MESSAGE = 240

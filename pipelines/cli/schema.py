@@ -1,0 +1,24 @@
+"""`sourcegate schema`: write `sources/source.schema.json`, which editors use to check YAML."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from pipelines.settings import sources_dir
+
+
+def register(commands: Any) -> None:
+    """Add the `schema` command to the CLI's subcommands."""
+    parser = commands.add_parser("schema", help="write sources/source.schema.json for editors")
+    parser.add_argument("--sources", type=Path, default=None, help="folder of source files")
+    parser.set_defaults(handler=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    """Write the schema file and say where."""
+    from pipelines.spec.json_schema import write_schema
+
+    print(f"wrote {write_schema(args.sources or sources_dir())}")
+    return 0

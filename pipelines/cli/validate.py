@@ -1,0 +1,46 @@
+"""`sourcegate validate`: check source files; print `file:line: message` for each problem."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from pipelines.cli.messages import display
+from pipelines.settings import sources_dir
+
+
+def register(commands: Any) -> None:
+    """Add the `validate` command to the CLI's subcommands."""
+    parser = commands.add_parser("validate", help="check source files; print file:line: message")
+    parser.add_argument("paths", nargs="*", type=Path, help="files or folders (default: sources/)")
+    parser.set_defaults(handler=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    """Validate every file; exit 1 when any has an error."""
+    from pipelines.runtime.warehouse import configured_warehouse
+    from pipelines.spec.registry import load_registry
+
+    paths = args.paths or [sources_dir()]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        for path in missing:
+            print(f"{path}: no such file or folder", file=sys.stderr)
+        return 2
+    registry = load_registry(paths, reserved_names=configured_warehouse().reserved_source_names())
+    for finding in sorted(
+        [*registry.errors, *registry.warnings], key=lambda e: (str(e.file), e.line)
+    ):
+        print(display(finding), file=sys.stderr)
+    files = len(registry.sources) + len(registry.broken_files)
+    if registry.errors:
+        print(
+            f"{len(registry.errors)} error(s) in {len(registry.broken_files)} of {files} file(s)",
+            file=sys.stderr,
+        )
+        return 1
+    warned = f" ({len(registry.warnings)} warning(s))" if registry.warnings else ""
+    print(f"ok: {len(registry.sources)} source file(s) valid{warned}")
+    return 0

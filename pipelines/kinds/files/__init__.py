@@ -1,0 +1,59 @@
+"""Files: drops of CSV, JSONL or parquet files in a folder or bucket.
+
+`reader` reads them in Arrow batches (DuckDB for local files, pyarrow for remote ones, dlt's
+row readers as the reference), `tracking` remembers which files were read, `precedence` keeps
+the last file by name winning across loads, `variant_columns` follows dlt's type coercion.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pipelines.kinds.base import BuildContext, PathT, SourceKind
+from pipelines.spec.fields import as_list
+
+if TYPE_CHECKING:
+    from pipelines.spec.models import SourceSpec
+
+
+class FilesKind(SourceKind):
+    """The `files:` block."""
+
+    key = "files"
+
+    def table_names(self, spec: SourceSpec) -> list[str]:
+        """The one table a drop loads."""
+        return [spec.files.table]
+
+    def declared_columns(self, spec: SourceSpec) -> dict[tuple[str, str], PathT]:
+        """The primary key and the columns given a type."""
+        files = spec.files
+        found: dict[tuple[str, str], PathT] = {}
+        for column in as_list(files.primary_key):
+            found.setdefault((files.table, column), ("files", "primary_key"))
+        for column in files.columns or {}:
+            found.setdefault((files.table, column), ("files", "columns", column))
+        return found
+
+    def build_source(self, spec: SourceSpec, context: BuildContext) -> Any:
+        """One resource that lists the drop and reads the files not read yet, PII applied."""
+        import dlt
+
+        from pipelines.kinds.files.reader import files_resource
+
+        # The file readers apply PII themselves (in SQL on the fast path).
+        resource, files_read = files_resource(
+            spec.files,
+            context.root,
+            spec.pii,
+            context.salt,
+            lists_as_text=context.lists_as_text,
+            data_type_contract=spec.schema_contract()["data_type"],
+        )
+        source = dlt.source(name=spec.name)(lambda: [resource])()
+        source.sourcegate_files_read = files_read
+        return source
+
+    def run_metadata(self, source: Any) -> dict[str, Any]:
+        """The files this load read (`files_read`)."""
+        return {"files_read": source.sourcegate_files_read}

@@ -1,0 +1,82 @@
+"""REST APIs: a dlt `RESTAPIConfig` written verbatim under `rest_api:`.
+
+`config` validates the block with dlt's own validator, `pages` fetches the pages of an endpoint
+concurrently when its paginator knows the total, `http` applies the source's `http:` settings.
+Pages become Arrow tables (`pipelines.kinds.arrow_records`) before dlt sees them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from pipelines.kinds.base import BuildContext, PathT, Problem, SourceKind
+from pipelines.kinds.rest_api.config import rest_api_config_problems, rest_api_table_names
+from pipelines.spec.fields import as_list
+
+if TYPE_CHECKING:
+    from pipelines.spec.models import SourceSpec
+
+# Query parameters in which APIs take the list of fields to return (HubSpot `properties` ...).
+_FIELD_LIST_PARAMS = ("properties", "fields", "select")
+
+
+class RestApiKind(SourceKind):
+    """The `rest_api:` block."""
+
+    key = "rest_api"
+
+    def table_names(self, spec: SourceSpec) -> list[str]:
+        """One table per resource (its `table_name`, else its name)."""
+        return rest_api_table_names(spec.rest_api or {})
+
+    def problems(self, spec: SourceSpec, deep: bool) -> list[Problem]:
+        """The block's shape, and with ``deep`` dlt's own validation of it."""
+        return rest_api_config_problems(spec.rest_api, deep=deep)
+
+    def declared_columns(self, spec: SourceSpec) -> dict[tuple[str, str], PathT]:
+        """Primary keys, `columns:` hints and fields asked for in the query."""
+        config = spec.rest_api or {}
+        found: dict[tuple[str, str], PathT] = {}
+        defaults = config.get("resource_defaults") or {}
+        tables = self.table_names(spec)
+        for index, resource in enumerate(config.get("resources") or []):
+            if not isinstance(resource, dict):
+                continue
+            table = tables[index]
+            path: PathT = ("rest_api", "resources", index)
+            for column in as_list(resource.get("primary_key", defaults.get("primary_key"))):
+                found.setdefault((table, column), path)
+            for column in resource.get("columns") or {}:
+                found.setdefault((table, str(column)), (*path, "columns", column))
+            endpoint = resource.get("endpoint")
+            params = (endpoint.get("params") if isinstance(endpoint, dict) else None) or {}
+            for name in _FIELD_LIST_PARAMS:
+                if isinstance(params.get(name), str):
+                    where = (*path, "endpoint", "params", name)
+                    for column in params[name].split(","):
+                        found.setdefault((table, column.strip()), where)
+        return found
+
+    def build_source(self, spec: SourceSpec, context: BuildContext) -> Any:
+        """dlt's `rest_api_source`, with concurrent pages where exact, Arrow pages and PII."""
+        from dlt.sources.rest_api import rest_api_source
+
+        from pipelines.governance.pii import attach_pii
+        from pipelines.governance.secrets import resolve_secrets
+        from pipelines.kinds.arrow_records import RecordsToArrow
+        from pipelines.kinds.rest_api.pages import use_concurrent_pages
+
+        config = resolve_secrets(spec.rest_api, spec.name)
+        source = rest_api_source(config, name=spec.name)
+        use_concurrent_pages(source, config, spec.max_concurrent_requests)
+        for resource in source.resources.values():
+            resource.add_step(RecordsToArrow(lists_as_text=context.lists_as_text))
+        attach_pii(source, spec, context.salt)
+        return source
+
+    def run_settings(self, spec: SourceSpec) -> contextlib.AbstractContextManager[None]:
+        """The source's `http:` settings for dlt's HTTP client."""
+        from pipelines.kinds.rest_api.http import http_settings
+
+        return http_settings(spec)

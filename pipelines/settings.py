@@ -1,0 +1,42 @@
+"""Where things are and the environment variables that move them, read in one place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SOURCES_ENV = "SOURCEGATE_SOURCES"
+WAREHOUSE_ENV = "SOURCEGATE_WAREHOUSE"
+STATE_DIR_ENV = "SOURCEGATE_STATE_DIR"
+WAIT_TIMEOUT_ENV = "SOURCEGATE_WAIT_TIMEOUT"
+DEFAULT_WAREHOUSE = Path("warehouse") / "marketing.duckdb"
+DEFAULT_WAIT_TIMEOUT = 1800.0
+
+
+def sources_dir() -> Path:
+    """The folder of source files: `$SOURCEGATE_SOURCES` or `sources/` in the repo."""
+    return Path(os.environ.get(SOURCES_ENV) or PROJECT_ROOT / "sources")
+
+
+def repo_relative(path: Path) -> str:
+    """``path`` relative to the repository when it lies inside it, else as given."""
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def warehouse_setting() -> str:
+    """`$SOURCEGATE_WAREHOUSE`, or the default DuckDB file in the repo."""
+    return os.environ.get(WAREHOUSE_ENV) or str(PROJECT_ROOT / DEFAULT_WAREHOUSE)
+
+
+def state_root() -> Path:
+    """State of warehouses that are not files: `$SOURCEGATE_STATE_DIR` or `.warehouse_state/`."""
+    return Path(os.environ.get(STATE_DIR_ENV) or PROJECT_ROOT / ".warehouse_state")
+
+
+def wait_timeout() -> float:
+    """Seconds a run waits for a warehouse another run holds: `$SOURCEGATE_WAIT_TIMEOUT` or 1800."""
+    return float(os.environ.get(WAIT_TIMEOUT_ENV) or DEFAULT_WAIT_TIMEOUT)
