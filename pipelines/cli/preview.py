@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pipelines.cli.messages import display
-from pipelines.governance.pii import load_salt
+from pipelines.governance.salt import load_salt
 from pipelines.runtime.warehouse import Warehouse, configured_warehouse, quote_identifier
 from pipelines.settings import sources_dir
 from pipelines.spec.checks import named_checks

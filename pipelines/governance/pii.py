@@ -7,37 +7,12 @@ hash for the same value in every source, so a hashed email still works as a join
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from pipelines.runtime.warehouse import quote_identifier
 
-SALT_ENV = "SOURCEGATE_PII_SALT"
 NESTING_SEPARATOR = "__"
-
-
-def load_salt(state_dir: Path, create: bool = True) -> bytes:
-    """The PII salt: `$SOURCEGATE_PII_SALT`, else a random one kept beside the warehouse.
-
-    The local fallback keeps hashes stable for one warehouse without putting a salt in git.
-    Production deployments set the environment variable from their secret store. With
-    ``create=False`` a missing salt file gives a throwaway salt instead of writing one.
-    """
-    configured = os.environ.get(SALT_ENV)
-    if configured:
-        return configured.encode()
-    salt_file = state_dir / "pii_salt"
-    if not salt_file.exists() and not create:
-        return secrets.token_hex(32).encode()
-    if not salt_file.exists():
-        state_dir.mkdir(parents=True, exist_ok=True)
-        salt_file.write_text(secrets.token_hex(32))
-        salt_file.chmod(0o600)
-    return salt_file.read_text().strip().encode()
-
 
 WHITESPACE = " \t\r\n\f\v"
 

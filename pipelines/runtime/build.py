@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pipelines.governance.pii import load_salt
+from pipelines.governance.salt import load_salt
 from pipelines.kinds import BuildContext, kind_of
 from pipelines.runtime.warehouse import Warehouse
 from pipelines.settings import PROJECT_ROOT
