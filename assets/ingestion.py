@@ -1,6 +1,5 @@
 """One Dagster multi-asset per source: specs from the YAML, dlt objects built only in the run."""
 
-import traceback
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -30,8 +29,7 @@ from pipelines.runtime.failures import (
     explains_itself,
     is_interrupt,
     is_transient,
-    redact,
-    secret_values,
+    loggable_traceback,
 )
 from pipelines.runtime.interrupts import INTERRUPTED_METADATA_KEY
 from pipelines.runtime.load_recovery import finish_interrupted_load
@@ -121,8 +119,8 @@ def build_ingestion_asset(source: LoadedSource, catalog: str) -> AssetsDefinitio
 def _load_tables(
     context: AssetExecutionContext, dlt: DltLoaderResource, spec: SourceSpec, wh: Warehouse
 ) -> Iterator[MaterializeResult]:
-    from assets.translator import SourcegateTranslator
-    from pipelines.runtime.build import build_pipeline, build_source
+    from pipelines.runtime.build import build_pipeline, build_source, pii_guard
+    from pipelines.runtime.load import load_source
 
     tables = spec.table_names()
     pipeline = None
@@ -142,15 +140,10 @@ def _load_tables(
                 )
             context.log.info(f"{spec.name}: loading {', '.join(tables)} into {wh}")
             columns_before = warehouse_columns(pipeline, tables)
-            loaded = list(
-                dlt.run(
-                    context=context,
-                    dlt_source=dlt_source,
-                    dlt_pipeline=pipeline,
-                    dagster_dlt_translator=SourcegateTranslator(spec.name),
-                    schema_contract=spec.schema_contract(),
-                )
-            )
+            selected = _selected_resources(context, spec, dlt_source)
+            outcome = load_source(pipeline, selected, spec, pii_guard(dlt_source))
+            for warning in outcome.pii.warnings(spec.stage):
+                context.log.warning(f"{spec.name}: {warning}")
     except MissingSecretError as exc:
         raise Failure(description=str(exc), allow_retries=False) from None
     except Exception as exc:
@@ -159,8 +152,9 @@ def _load_tables(
             # next run to finish, never dropped.
             raise KeyboardInterrupt from None
         reason = explain_load_failure(exc, spec)
-        # The full trace helps engineers, but only redacted: URLs and errors can carry secrets.
-        context.log.error(redact(traceback.format_exc(), secret_values(spec)))
+        # The full trace helps engineers, but its messages can quote secrets, response bodies
+        # and rows: every frame is kept, every message scrubbed.
+        context.log.error(loggable_traceback(exc, spec))
         transient = is_transient(exc)
         if not transient and pipeline is not None:
             reason += _drop_failed_load(context, spec, pipeline, exc)
@@ -171,9 +165,9 @@ def _load_tables(
     changes = describe_changes(columns_before, warehouse_columns(pipeline, tables))
     kind_metadata = kind_of(spec).run_metadata(dlt_source)
     dropped = [package.as_metadata() for package in recovery.dropped]
-    for event in loaded:
-        table = event.asset_key.path[-1]
-        metadata = dict(event.metadata or {})
+    for resource in selected.selected_resources.values():
+        table = resource.table_name
+        metadata = dict(dlt.metadata(context, resource, outcome.load_info, pipeline))
         metadata["dagster/table_name"] = MetadataValue.text(wh.table_name(spec.name, table))
         metadata["dagster/row_count"] = MetadataValue.int(_row_count(pipeline, table))
         metadata.setdefault("rows_loaded", MetadataValue.int(0))
@@ -181,9 +175,21 @@ def _load_tables(
         metadata["schema_change_summary"] = MetadataValue.text(summarize(changes.get(table, {})))
         metadata["dropped_packages"] = MetadataValue.json(dropped)
         metadata["recovered_packages"] = MetadataValue.json(recovery.finished)
+        metadata["pii_unhandled"] = MetadataValue.json(
+            [u.message() for u in outcome.pii.unhandled if u.table == table]
+        )
         for key, value in kind_metadata.items():
             metadata[key] = MetadataValue.json(value)
-        yield MaterializeResult(asset_key=event.asset_key, metadata=metadata)
+        yield MaterializeResult(asset_key=AssetKey([spec.name, table]), metadata=metadata)
+
+
+def _selected_resources(context: AssetExecutionContext, spec: SourceSpec, source: Any) -> Any:
+    """``source`` with only the resources whose tables this step materializes."""
+    if not context.is_subset:
+        return source
+    wanted = {key.path[-1] for key in context.selected_asset_keys}
+    names = [r.name for r in source.resources.values() if r.table_name in wanted]
+    return source.with_resources(*names)
 
 
 def _drop_failed_load(
@@ -192,10 +198,10 @@ def _drop_failed_load(
     """Drop what a terminal failure left pending, so the next run starts from fresh data."""
     try:
         dropped = abort_failed_packages(pipeline, explain_load_failure(exc, spec, values=False))
-    except Exception:  # the next run's recovery tries again; the original failure matters more
+    except Exception as drop_error:  # the next run's recovery retries; the failure matters more
         context.log.warning(
             f"{spec.name}: could not drop the failed load package; the next run retries: "
-            + redact(traceback.format_exc(limit=1), secret_values(spec))
+            + loggable_traceback(drop_error, spec)
         )
         return ""
     if dropped:

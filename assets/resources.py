@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from dagster import ConfigurableResource, DagsterExecutionInterruptedError, Failure
+from pydantic import ConfigDict, Field, field_validator
 
 from pipelines.runtime.warehouse import Warehouse
 from pipelines.runtime.writer_lock import WarehouseLockTimeoutError
-from pipelines.settings import wait_timeout, warehouse_setting
+from pipelines.settings import WAREHOUSE_ENV, wait_timeout, warehouse_setting
 
 # DuckDB allows one writer process; every step touching the warehouse queues on this pool,
 # which dagster.yaml limits to 1 (dagster#26848).
@@ -30,24 +31,49 @@ class DltLoaderResource(ConfigurableResource):
     """dagster-dlt's `DagsterDltResource`, imported only when a load runs.
 
     Importing dagster_dlt imports all of dlt (about a second); the code location loads without
-    it, which keeps definitions fast with hundreds of sources.
+    it, which keeps definitions fast with hundreds of sources. Loads run through
+    `pipelines.runtime.load` (which checks PII between extract and normalize); dagster-dlt
+    describes what they loaded.
     """
 
-    def run(self, context: Any, **kwargs: Any) -> Any:
-        """`DagsterDltResource.run` with the same arguments."""
+    def metadata(self, context: Any, resource: Any, load_info: Any, pipeline: Any) -> Any:
+        """`DagsterDltResource.extract_resource_metadata`: rows, jobs and the column schema."""
         from dagster_dlt import DagsterDltResource
 
-        return DagsterDltResource().run(context=context, **kwargs)
+        describe = DagsterDltResource().extract_resource_metadata
+        return describe(context, resource, load_info, pipeline)
 
 
 class WarehouseResource(ConfigurableResource):
-    """The warehouse: a DuckDB file path or a PostgreSQL URL (`$SOURCEGATE_WAREHOUSE`)."""
+    """The warehouse: a DuckDB file path, or `$SOURCEGATE_WAREHOUSE` read when the run starts.
 
-    location: str = warehouse_setting()
+    A server URL holds a password, and a resource's config is part of the repository snapshot
+    that Dagster's UI receives. So a URL is never kept: it must be the one in the environment,
+    and the resource keeps an empty `location` instead, read from the environment at run time.
+    """
+
+    model_config = ConfigDict(hide_input_in_errors=True)  # an error must not echo a URL
+
+    location: str = Field(
+        default="",
+        description=f"A DuckDB file; empty: ${WAREHOUSE_ENV}, read when the run starts.",
+    )
+
+    @field_validator("location")
+    @classmethod
+    def _no_url_in_config(cls, value: str) -> str:
+        if value and Warehouse.from_setting(value).url is None:
+            return value
+        if value and Warehouse.from_setting(value) != Warehouse.from_setting(warehouse_setting()):
+            raise ValueError(
+                f"a warehouse URL is read from {WAREHOUSE_ENV} when the run starts, never kept "
+                f"in Dagster's config; set {WAREHOUSE_ENV} to it"
+            )
+        return ""
 
     def get(self) -> Warehouse:
         """The warehouse as the pipelines package sees it."""
-        return Warehouse.from_setting(self.location)
+        return Warehouse.from_setting(self.location or warehouse_setting())
 
     @contextlib.contextmanager
     def writer_lock(self, context: Any, name: str) -> Iterator[Warehouse]:

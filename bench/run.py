@@ -31,6 +31,11 @@ SCALES = {
     "quick": {"rows": 500_000, "api_records": 50_000, "latency_pages": 60, "check_rows": 1_000_000},
 }
 SOURCES_FOR_STARTUP = 500
+# The bench's drops live in bench/data and temporary folders; sources may read only data roots.
+# Set here, so the cases' child processes inherit it.
+os.environ["SOURCEGATE_DATA_ROOT"] = os.pathsep.join(
+    ["data", str(BENCH / "data"), tempfile.gettempdir()]
+)
 
 
 @dataclass

@@ -10,8 +10,10 @@ SOURCES_ENV = "SOURCEGATE_SOURCES"
 WAREHOUSE_ENV = "SOURCEGATE_WAREHOUSE"
 STATE_DIR_ENV = "SOURCEGATE_STATE_DIR"
 WAIT_TIMEOUT_ENV = "SOURCEGATE_WAIT_TIMEOUT"
+DATA_ROOT_ENV = "SOURCEGATE_DATA_ROOT"
 DEFAULT_WAREHOUSE = Path("warehouse") / "marketing.duckdb"
 DEFAULT_WAIT_TIMEOUT = 1800.0
+DEFAULT_DATA_ROOT = Path("data")
 
 
 def sources_dir() -> Path:
@@ -40,3 +42,13 @@ def state_root() -> Path:
 def wait_timeout() -> float:
     """Seconds a run waits for a warehouse another run holds: `$SOURCEGATE_WAIT_TIMEOUT` or 1800."""
     return float(os.environ.get(WAIT_TIMEOUT_ENV) or DEFAULT_WAIT_TIMEOUT)
+
+
+def data_roots() -> list[Path]:
+    """Folders a local `bucket_url` may read: `$SOURCEGATE_DATA_ROOT` or `data/` in the repo.
+
+    The variable may list several folders separated by `os.pathsep` (`:` on Linux); relative
+    ones are taken from the repository root. Returned resolved (symlinks followed).
+    """
+    text = os.environ.get(DATA_ROOT_ENV) or str(DEFAULT_DATA_ROOT)
+    return [(PROJECT_ROOT / part).resolve() for part in text.split(os.pathsep) if part.strip()]

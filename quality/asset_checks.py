@@ -1,4 +1,8 @@
-"""Checks as Dagster asset checks: specs from the YAML alone, results from GX outcomes."""
+"""Checks as Dagster asset checks: specs from the YAML alone, results from GX outcomes.
+
+Check metadata is stored in the Dagster event log and shown in the UI, so it holds no value
+from the data (`quality.runner` keeps none): counts, a percentage, value shapes, statistics.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ def check_specs_for(source: LoadedSource) -> list[AssetCheckSpec]:
 def to_check_results(
     source: str, outcomes: Iterable[tuple[str, CheckOutcome]]
 ) -> list[AssetCheckResult]:
-    """Dagster results with the unexpected count, percentage and sample values as metadata."""
+    """Dagster results with the unexpected count, percentage and value shapes as metadata."""
     results = []
     for name, outcome in outcomes:
         metadata: dict[str, Any] = {}
@@ -43,15 +47,11 @@ def to_check_results(
             metadata["unexpected_percent"] = MetadataValue.float(
                 round(float(outcome.unexpected_percent), 4)
             )
-        if outcome.samples:
-            metadata["unexpected_samples"] = MetadataValue.json(outcome.samples)
+        if outcome.value_shapes:
+            # digits as 9, letters as X: the format of what failed, never the values
+            metadata["unexpected_value_shapes"] = MetadataValue.json(outcome.value_shapes)
         if outcome.observed_value is not None:
-            observed = outcome.observed_value
-            metadata["observed_value"] = (
-                MetadataValue.json(observed)
-                if isinstance(observed, dict | list)
-                else MetadataValue.text(str(observed))
-            )
+            metadata["observed_value"] = MetadataValue.text(str(outcome.observed_value))
         if outcome.error:
             metadata["error"] = MetadataValue.text(outcome.error)
         results.append(

@@ -1,15 +1,26 @@
-"""Run one table's checks as a GX suite with SQL pushdown against the warehouse."""
+"""Run one table's checks as a GX suite with SQL pushdown against the warehouse.
+
+Nothing raw leaves the warehouse: an outcome never holds a value from the table. A failing
+check reports counts, a percentage and at most `SAMPLE_SIZE` distinct value *shapes*
+(`+39 333 1234567` -> `+99 999 9999999`, see `value_shape`), whatever the check kind or the
+column, classified as PII or not. An observed value is kept only where it is a statistic
+(row count, share of unique values), and GX's error text only after `scrub_message`.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.spec.checks import CheckSpec
+from pipelines.runtime.value_errors import scrub_message, value_shape
+from pipelines.spec.checks import CheckSpec, RowCountBetweenCheck, UniqueCheck
 
 SAMPLE_SIZE = 5
+# Checks whose GX observed value is an aggregate (a count or a proportion), never a row value.
+_STATISTIC_CHECKS = (RowCountBetweenCheck, UniqueCheck)
 
 
 @dataclass(frozen=True)
@@ -22,8 +33,8 @@ class CheckOutcome:
     passed: bool
     unexpected_count: int | None = None
     unexpected_percent: float | None = None
-    samples: list[Any] = field(default_factory=list)
-    observed_value: Any = None
+    value_shapes: list[Any] = field(default_factory=list)
+    observed_value: int | float | None = None
     error: str | None = None
 
 
@@ -117,9 +128,7 @@ def _outcome(table: str, check: CheckSpec, res: Any) -> CheckOutcome:
         if "exception_message" not in infos:
             infos = next(iter(infos.values()), {})
         if infos.get("raised_exception"):
-            error = str(infos.get("exception_message"))
-    samples = info.get("partial_unexpected_list") or []
-    distinct = list(dict.fromkeys(_plain(v) for v in samples))[:SAMPLE_SIZE]
+            error = scrub_message(str(infos.get("exception_message"))) or "the check raised"
     return CheckOutcome(
         table=table,
         check_name=check.check_name,
@@ -127,17 +136,29 @@ def _outcome(table: str, check: CheckSpec, res: Any) -> CheckOutcome:
         passed=bool(res.success) and error is None,
         unexpected_count=info.get("unexpected_count"),
         unexpected_percent=info.get("unexpected_percent"),
-        samples=distinct,
-        observed_value=_plain(info.get("observed_value")),
+        value_shapes=_shapes(info.get("partial_unexpected_list") or []),
+        observed_value=_statistic(check, info.get("observed_value")),
         error=error,
     )
 
 
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return str(value)
+def _shapes(values: list[Any]) -> list[Any]:
+    """Up to `SAMPLE_SIZE` distinct shapes, in order; a row of several columns (compound
+    checks) becomes {column: shape}."""
+    shapes: dict[str, Any] = {}
+    for value in values:
+        if isinstance(value, dict):
+            shape: Any = {str(k): value_shape(v) for k, v in value.items()}
+        else:
+            shape = value_shape(value)
+        shapes.setdefault(json.dumps(shape, sort_keys=True), shape)
+        if len(shapes) == SAMPLE_SIZE:
+            break
+    return list(shapes.values())
+
+
+def _statistic(check: CheckSpec, observed: Any) -> int | float | None:
+    """GX's observed value when it is a number about the table, else nothing."""
+    if not isinstance(check, _STATISTIC_CHECKS) or isinstance(observed, bool):
+        return None
+    return observed if isinstance(observed, int | float) else None

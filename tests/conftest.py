@@ -24,6 +24,8 @@ def _state_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Ite
         "SOURCEGATE_WAREHOUSE": str(root / "warehouse" / "marketing.duckdb"),
         "SOURCEGATE_STATE_DIR": str(root / "warehouse_state"),
         "DAGSTER_HOME": str(root / "dagster_home"),
+        # tests keep their file drops in temporary folders; bundled sources read data/
+        "SOURCEGATE_DATA_ROOT": os.pathsep.join(["data", str(tmp_path_factory.getbasetemp())]),
     }
     previous = {key: os.environ.get(key) for key in defaults}
     os.environ.update(defaults)

@@ -119,13 +119,20 @@ def hubspot_contacts(count: int) -> list[dict[str, Any]]:
 
 
 def hubspot_api(token: str, contacts: list[dict[str, Any]]) -> FakeApi:
-    """HubSpot: `limit` (max 100) and an opaque `after` cursor in `paging.next.after`."""
+    """HubSpot: `limit` (max 100), an opaque `after` cursor in `paging.next.after`, and only
+    the `properties` asked for (plus `hs_object_id`), as the real API returns them."""
     api = FakeApi(token=token)
 
     def list_contacts(request: Request):
         limit = min(int(request.query.get("limit", 10)), 100)
         start = int(request.query["after"]) if "after" in request.query else 0
         page = contacts[start : start + limit]
+        if "properties" in request.query:
+            wanted = {*request.query["properties"].split(","), "hs_object_id"}
+            page = [
+                {**c, "properties": {k: v for k, v in c["properties"].items() if k in wanted}}
+                for c in page
+            ]
         body: dict[str, Any] = {"results": page}
         if start + limit < len(contacts):
             after = str(start + limit)
@@ -150,6 +157,10 @@ def stripe_customers(count: int) -> list[dict[str, Any]]:
             "email": f"customer{i}@example.com",
             "name": f"Customer {i}",
             "phone": f"+4930{i:07d}",
+            "address": {"line1": f"Via Roma {i}", "city": "Milano", "country": "IT"}
+            if i % 2
+            else None,
+            "shipping": None,
             "created": 1767225600 + i * 3600,
             "currency": "eur",
             "livemode": False,

@@ -83,17 +83,17 @@ def test_a_burst_of_500_and_503_is_retried_to_success(
     [
         (
             "401",
-            "HTTP 401 Unauthorized from {base}v1/events: the API rejected the credentials; "
+            "HTTP 401 Unauthorized for GET {base}v1/events: the API rejected the credentials; "
             "check SHOP_TOKEN",
         ),
         ("bad_json", "the API answered page data that is not valid JSON"),
         (
             "html",
-            "the API answered with an HTML page instead of JSON (title: Down for maintenance)",
+            "the API answered with an HTML page instead of JSON; the service may be down",
         ),
         (
             "500_forever",
-            "HTTP 500 Internal Server Error from {base}v1/events: the API kept "
+            "HTTP 500 Internal Server Error for GET {base}v1/events: the API kept "
             "failing after all retries; try again later",
         ),
         (

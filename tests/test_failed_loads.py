@@ -335,9 +335,9 @@ def test_a_partly_loaded_append_package_is_undone_so_no_row_lands_twice(
 
     assert not failed.success
     assert failed.failure == (
-        "web_clicks: load failed: column 'weight' of table 'clicks' got '6.5 EUR', which is not "
-        "a valid double; fix the export, or declare the column as text in the source file's "
-        "`columns`; nothing was loaded; the next run extracts fresh data"
+        "web_clicks: load failed: column 'weight' of table 'clicks' got a value shaped like "
+        "'9.9 XXX', which is not a valid double; fix the export, or declare the column as text "
+        "in the source file's `columns`; nothing was loaded; the next run extracts fresh data"
     )
     assert len(aborted) == 1
     assert after_failure == [(5,)]  # and its rows were removed again
@@ -383,7 +383,7 @@ def test_a_replace_table_whose_load_fails_keeps_its_earlier_rows(
         failed = materialize_sources(sources)
 
     assert not failed.success
-    assert "column 'score' of table 'scores' got '1 points'" in failed.failure
+    assert "column 'score' of table 'scores' got a value shaped like '9 XXXXXX'" in failed.failure
     assert failed.failure.endswith("; nothing was loaded; the next run extracts fresh data")
     assert before == [(i, i + 0.5) for i in range(1, 6)]
     assert query("select id, score from web_scores.scores order by id") == before

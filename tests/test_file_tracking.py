@@ -156,34 +156,6 @@ def test_the_last_file_by_name_wins_across_loads_on_every_reader(
     assert tables["pyarrow_reader"] == tables["rows_reader"]
 
 
-def test_a_timestamp_key_matches_in_a_session_outside_utc() -> None:
-    """The DuckDB filter reads the file's naive timestamp as UTC, as dlt stored it, whatever
-    time zone the machine (and so DuckDB's session) is in."""
-    import datetime
-
-    import duckdb
-    import pyarrow as pa
-
-    from pipelines.kinds.files.precedence import NewerKeys, duckdb_filter
-
-    held = datetime.datetime(2024, 1, 1, 10, tzinfo=datetime.UTC)
-    rows = pa.table(
-        {
-            "at": pa.array([held], pa.timestamp("us", tz="UTC")),
-            "_source_file": ["members_2.csv"],
-        }
-    )
-    newer = NewerKeys(["at"], rows, naming=None)
-    file_query = (
-        "select * from (values (timestamp '2024-01-01 10:00:00', 'old'), "
-        "(timestamp '2024-01-01 11:00:00', 'new')) as f(\"at\", tier)"
-    )
-    with duckdb.connect() as con:
-        con.execute("set TimeZone = 'America/New_York'")
-        query = duckdb_filter(con, file_query, newer, {"at": "at"})
-        assert con.execute(f"select tier from ({query})").fetchall() == [("new",)]
-
-
 def test_files_in_date_folders_are_told_apart_by_their_path(
     tmp_path: Path, warehouse_path: Path, materialize_sources, query
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -45,7 +46,12 @@ def test_plan_reports_added_source_removed_pii_rule_and_weakened_check(
     _git(work, "commit", "-qm", "base")
 
     crm = work / "sources/crm_contacts.yaml"
-    crm.write_text(crm.read_text().replace("  drop: [contacts.ip_address]\n", ""))
+    crm.write_text(
+        crm.read_text().replace(
+            "  drop: [contacts.ip_address, contacts.first_name, contacts.last_name]\n",
+            "  drop: [contacts.first_name, contacts.last_name]\n",
+        )
+    )
     orders = work / "sources/webshop_orders.yaml"
     orders.write_text(
         orders.read_text().replace(
@@ -67,7 +73,8 @@ def test_plan_reports_added_source_removed_pii_rule_and_weakened_check(
     done = _cli(repo, "plan", "--base", "HEAD~1", "--sources", str(work / "sources"), cwd=work)
     assert done.returncode == 0, done.stderr
     md = done.stdout
-    assert "1 added, 2 changed, 0 removed, 2 with warnings" in md
+    assert "1 added, 2 changed, 0 removed, 3 with warnings" in md
+    assert "line 7: purpose: TODO left from the template; fill it in before stage: production" in md
     assert "### `event_leads` (added)" in md
     assert "- owner: team:events; steward: data-platform@example.com" in md
     assert "PII rule removed: contacts.ip_address will now land as raw values" in md
@@ -159,3 +166,147 @@ def test_committed_json_schema_is_current(repo: Path) -> None:
     assert {"name", "owner", "files", "rest_api", "sql_database", "checks"} <= set(
         schema["properties"]
     )
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A GitHub path filter or CODEOWNERS glob: `**` crosses folders, `*` and `?` do not."""
+    out = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out)
+
+
+def _pull_request_runs(workflow: dict, changed: list[str]) -> bool:
+    """Whether a pull request changing ``changed`` triggers ``workflow`` (GitHub's rules:
+    `paths` needs one file to match, `paths-ignore` skips only when every file matches)."""
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as True
+    if isinstance(triggers, str | list):
+        return "pull_request" in triggers
+    if "pull_request" not in triggers:
+        return False
+    event = triggers["pull_request"] or {}
+    if "paths" in event:
+        return any(_glob(p).fullmatch(f) for p in event["paths"] for f in changed)
+    if "paths-ignore" in event:
+        return not all(any(_glob(p).fullmatch(f) for p in event["paths-ignore"]) for f in changed)
+    return True
+
+
+def _commands(workflow: dict) -> list[str]:
+    return [
+        step["run"]
+        for job in workflow["jobs"].values()
+        for step in job.get("steps", [])
+        if "run" in step
+    ]
+
+
+def _workflows(repo: Path) -> dict[str, dict]:
+    import yaml
+
+    folder = repo / ".github" / "workflows"
+    return {p.name: yaml.safe_load(p.read_text()) for p in sorted(folder.glob("*.y*ml"))}
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        ["pipelines/runtime/failures.py"],
+        ["quality/runner.py"],
+        ["assets/marts/customer_profiles.sql"],
+        ["tests/test_cli.py"],
+        ["pyproject.toml", "requirements.lock"],
+        [".github/workflows/sources.yml"],
+        ["sources/crm_contacts.yaml", "pipelines/spec/models.py"],
+    ],
+)
+def test_a_pull_request_that_changes_code_runs_the_test_suite(
+    repo: Path, changed: list[str]
+) -> None:
+    running = [
+        name
+        for name, workflow in _workflows(repo).items()
+        if _pull_request_runs(workflow, changed)
+        and any(re.search(r"(^|\s)make test\b", c) for c in _commands(workflow))
+    ]
+    assert running, f"no pull-request workflow runs `make test` when {changed} change"
+
+
+def test_a_pull_request_that_changes_a_source_is_still_validated_and_planned(
+    repo: Path,
+) -> None:
+    changed = ["sources/crm_contacts.yaml"]
+    commands = [
+        command
+        for workflow in _workflows(repo).values()
+        if _pull_request_runs(workflow, changed)
+        for command in _commands(workflow)
+    ]
+    assert any("sourcegate validate sources/" in c for c in commands), commands
+    assert any("sourcegate plan --base" in c for c in commands), commands
+
+
+def _codeowners_matches(pattern: str, path: str) -> bool:
+    """gitignore-style matching, for the forms CODEOWNERS uses here (`*`, `/dir/`, `/file`)."""
+    anchored = pattern.startswith("/")
+    body = pattern.strip("/")
+    regex = _glob(body).pattern
+    if pattern.endswith("/"):
+        regex += "/.*"
+    else:
+        regex += "(/.*)?"
+    if not anchored and "/" not in body:
+        regex = "(.*/)?" + regex
+    return re.fullmatch(regex, path) is not None
+
+
+def _owners(rules: list[tuple[str, list[str]]], path: str) -> list[str]:
+    """The owners of ``path``: the last matching rule wins, as on GitHub."""
+    owners: list[str] = []
+    for pattern, names in rules:
+        if _codeowners_matches(pattern, path):
+            owners = names
+    return owners
+
+
+def test_codeowners_owns_everything_and_keeps_the_sources_rules(repo: Path) -> None:
+    rules = [
+        (line.split()[0], line.split()[1:])
+        for line in (repo / ".github" / "CODEOWNERS").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert all(names for _, names in rules), "a rule without an owner un-owns its paths"
+    # last match wins: a catch-all after the specific rules would override them all
+    assert rules[0][0] == "*", "the catch-all `*` must be the first rule"
+    assert "*" not in [pattern for pattern, _ in rules[1:]]
+    assert ("/sources/", ["@example-org/data-platform"]) in rules
+    assert ("/sources/_templates/", ["@example-org/data-platform"]) in rules
+
+    listed = subprocess.run(
+        ["git", "ls-files"], cwd=repo, capture_output=True, text=True, check=False
+    ).stdout.splitlines()
+    paths = listed or [
+        "Makefile",
+        "README.md",
+        "pyproject.toml",
+        "requirements.lock",
+        "docs/architecture.md",
+        "bench/run.py",
+        "tests/conftest.py",
+        ".github/workflows/sources.yml",
+        "data/samples/crm/contacts_2026-11-01.csv",
+    ]
+    unowned = [p for p in paths if not _owners(rules, p)]
+    assert unowned == [], unowned
+    assert _owners(rules, "Makefile") == ["@example-org/data-platform"]
+    assert _owners(rules, "sources/crm_contacts.yaml") == ["@example-org/data-platform"]
+    matched = [p for p, _ in rules if _codeowners_matches(p, "sources/_templates/files.yaml")]
+    assert matched[-1] == "/sources/_templates/"  # the specific rule still decides

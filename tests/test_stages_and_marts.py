@@ -81,7 +81,7 @@ def test_production_lists_every_missing_requirement(tmp_path: Path) -> None:
     path = tmp_path / "events_leads.yaml"
     path.write_text(
         "name: events_leads\ndescription: Leads from fairs\nowner: team:events\n"
-        "stage: production\nfiles:\n  bucket_url: drop\n  format: csv\n  table: leads\n"
+        "stage: production\nfiles:\n  bucket_url: data/drop\n  format: csv\n  table: leads\n"
     )
     messages = [e.message for e in load_source_file(path).errors]
     assert [m.split(" (")[0].removeprefix("production sources need ") for m in messages] == [

@@ -16,7 +16,8 @@ from dagster import (
 )
 
 from assets.resources import WAREHOUSE_POOL, WarehouseResource
-from pipelines.governance.pii import is_email_column
+from pipelines.governance.pii_hashing import is_email_column
+from pipelines.runtime.warehouse import quote_identifier
 from pipelines.spec.registry import LoadedSource
 
 MART_KEY = AssetKey(["marts", "customer_profiles"])
@@ -34,24 +35,52 @@ class EmailColumn:
 
 
 def hashed_email_columns(sources: list[LoadedSource]) -> list[EmailColumn]:
-    """Every `pii.hash` entry whose column is an email, across ``sources``."""
+    """Every `pii.hash` entry whose column is an email, across ``sources``.
+
+    A nested rule (`billing.email`) names the column dlt lands (`billing__email`).
+    """
     found = []
     for source in sources:
         for entry in source.spec.pii.hash:
-            table, column = entry.split(".")
+            table, column = entry.split(".", 1)
             if is_email_column(column):
-                found.append(EmailColumn(source.name, table, column))
+                found.append(EmailColumn(source.name, table, column.replace(".", "__")))
     return found
 
 
+def landed_columns(
+    columns: list[EmailColumn], present: set[tuple[str, str, str]]
+) -> tuple[list[EmailColumn], list[EmailColumn]]:
+    """``columns`` resolved to the warehouse's own names (case-insensitively), and those whose
+    table or column has not landed. Only landed names ever reach the SQL."""
+    by_lower = {(s, t, c.lower()): (s, t, c) for s, t, c in present}
+    usable, missing = [], []
+    for column in columns:
+        found = by_lower.get((column.source, column.table, column.column.lower()))
+        if found is None:
+            missing.append(column)
+        else:
+            usable.append(EmailColumn(*found))
+    return usable, missing
+
+
 def render_sql(columns: list[EmailColumn]) -> str:
-    """The mart's SQL with one union branch per hashed email column."""
+    """The mart's SQL with one union branch per hashed email column.
+
+    Source, table and column come from YAML: each is quoted as an identifier (the source name
+    also as a string literal), so no name can change the statement.
+    """
     branches = [
-        f"select {c.column} as email_hash, '{c.source}' as source "
-        f"from {c.source}.{c.table} where {c.column} is not null"
+        f"select {quote_identifier(c.column)} as email_hash, {_literal(c.source)} as source "
+        f"from {quote_identifier(c.source)}.{quote_identifier(c.table)} "
+        f"where {quote_identifier(c.column)} is not null"
         for c in columns
     ]
     return SQL_FILE.read_text().replace("{email_sources}", "\n    union all\n    ".join(branches))
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def build_customer_profiles(sources: list[LoadedSource]) -> AssetsDefinition | None:
@@ -84,12 +113,14 @@ def build_customer_profiles(sources: list[LoadedSource]) -> AssetsDefinition | N
     def customer_profiles(context: AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.writer_lock(context, "marts") as target:
             present = set(
-                target.query("select table_schema, table_name from information_schema.tables")
+                target.query(
+                    "select table_schema, table_name, column_name from information_schema.columns"
+                )
             )
-            usable = [c for c in columns if (c.source, c.table) in present]
-            skipped = sorted({c.source for c in columns} - {c.source for c in usable})
-            if skipped:
-                context.log.info(f"not loaded yet, left out: {', '.join(skipped)}")
+            usable, missing = landed_columns(columns, present)
+            if missing:
+                left_out = ", ".join(f"{c.source}.{c.table}.{c.column}" for c in missing)
+                context.log.info(f"not loaded yet, left out: {left_out}")
             # Rebuilt in one transaction: readers see the old table or the new one, never half.
             target.execute_transaction(
                 [

@@ -13,9 +13,10 @@ from typing import Any
 from pipelines.cli.messages import display
 from pipelines.kinds import KINDS as SOURCE_KINDS
 from pipelines.settings import sources_dir
+from pipelines.spec.json_schema import SCHEMA_FILE_NAME
 from pipelines.spec.models import NAME_PATTERN, OWNER_PATTERN
 
-KINDS = tuple(SOURCE_KINDS)
+KINDS = tuple(sorted(SOURCE_KINDS))  # files | rest_api | sql_database, as documented
 _QUESTIONS = {
     "name": "Source name (lower-case, e.g. crm_leads)",
     "kind": f"Kind ({' | '.join(KINDS)})",
@@ -94,8 +95,21 @@ def scaffold_source(
         description=values["description"],
         secret=values["name"].upper() + SOURCE_KINDS[values["kind"]].secret_suffix,
     )
-    target.write_text(text)
+    text = _schema_header(text)
+    target.write_text(text if text.endswith("\n") else text + "\n")
     return target
+
+
+_SCHEMA_HEADER = re.compile(r"(\$schema=)\S+")
+
+
+def _schema_header(text: str) -> str:
+    """Point the editor's `$schema` at the schema beside the new file.
+
+    The templates live in `sources/_templates/` and say `../source.schema.json`; the new file is
+    written to the sources folder itself, next to `source.schema.json`.
+    """
+    return _SCHEMA_HEADER.sub(lambda m: f"{m.group(1)}./{SCHEMA_FILE_NAME}", text, count=1)
 
 
 def _problem(field: str, value: str) -> str | None:

@@ -135,6 +135,8 @@ def _summary(spec: SourceSpec) -> list[str]:
     out.append(
         f"PII: hash {', '.join(spec.pii.hash) or '-'}; drop {', '.join(spec.pii.drop) or '-'}"
     )
+    for column, reason in spec.pii.keep.items():
+        out.append(f"PII kept in clear: {column} ({reason})")
     checks = _checks(spec)
     out.append(f"checks: {len(checks)} ({', '.join(sorted(checks)) or 'none'})")
     if spec.secret_names():
@@ -174,6 +176,9 @@ def _diff(name: str, old: SourceSpec, new: SourceSpec) -> SourceChange:
             change.details.append(f"PII {rule} added: {', '.join(added)}")
         if removed:
             change.details.append(f"PII {rule} removed: {', '.join(removed)}")
+    for column, reason in new.pii.keep.items():
+        if old.pii.keep.get(column) != reason:
+            change.warnings.append(f"PII kept in clear: {column} ({reason}); IT must agree")
     still_covered = set(new.pii.hash) | set(new.pii.drop)
     for column in sorted((set(old.pii.hash) | set(old.pii.drop)) - still_covered):
         change.warnings.append(f"PII rule removed: {column} will now land as raw values")

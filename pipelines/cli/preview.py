@@ -17,6 +17,7 @@ from pipelines.spec.checks import named_checks
 from pipelines.spec.registry import LoadedSource
 
 SAMPLE_ROWS = 5
+MASK = "***"
 SMALL_SET = 10
 ITEMS_PER_PAGE_GUESS = 100
 
@@ -51,8 +52,12 @@ def command(args: argparse.Namespace) -> int:
 
 
 def preview_source(source: LoadedSource, limit: int, out: TextIO) -> int:
-    """Read up to ``limit`` rows per table, then print schema, samples, checks and suggestions."""
-    from pipelines.runtime.build import build_pipeline, build_source
+    """Read up to ``limit`` rows per table, then print schema, samples, checks and suggestions.
+
+    Returns 1 when a real load would be refused for PII (a rule that matches nothing, or in
+    production a personal column with no rule), else 0.
+    """
+    from pipelines.runtime.build import build_pipeline, build_source, pii_guard
 
     spec = source.spec
     real = configured_warehouse()
@@ -67,14 +72,20 @@ def preview_source(source: LoadedSource, limit: int, out: TextIO) -> int:
             resource.add_map(budget.slice_arrow).add_filter(budget.keep_row)
         pipeline = build_pipeline(spec, scratch, prefix="preview")
         print(f"previewing {spec.name} (up to {limit} rows per table) ...", file=out, flush=True)
-        pipeline.run(dlt_source, schema_contract=spec.schema_contract())
+        pipeline.extract(dlt_source, schema_contract=spec.schema_contract())
+        report = pii_guard(dlt_source).report()
+        pipeline.normalize()
+        pipeline.load()
         with scratch.connect(read_only=True) as con:
             tables = {t: _describe(con, spec.name, t, limit) for t in spec.table_names()}
         outcomes = _run_checks(scratch, source, tables)
+    blocking = print_pii_report(report, spec.stage, out)
     for table, info in tables.items():
-        _print_table(table, info, outcomes.get(table, []), out)
+        masked = report.unhandled_columns(table)
+        rules = "PII rules applied" if not report.unmatched else "a PII rule matched nothing"
+        _print_table(table, info, outcomes.get(table, []), out, rules, masked)
     print("\nnothing was written to the warehouse.", file=out)
-    return 0
+    return 1 if blocking else 0
 
 
 class _RowBudget:
@@ -151,7 +162,14 @@ def _run_checks(
         checker.close()
 
 
-def _print_table(table: str, info: dict[str, Any], outcomes: list, out: TextIO) -> None:
+def _print_table(
+    table: str,
+    info: dict[str, Any],
+    outcomes: list,
+    out: TextIO,
+    rules_note: str,
+    masked: list[str],
+) -> None:
     print(f"\n== {table}: {info['count']} rows read", file=out)
     if not info["columns"]:
         print("   (no rows arrived)", file=out)
@@ -159,19 +177,23 @@ def _print_table(table: str, info: dict[str, Any], outcomes: list, out: TextIO) 
     print("schema:", file=out)
     for name, dtype in info["columns"]:
         print(f"  {name:<32} {dtype}", file=out)
-    print(f"sample ({min(SAMPLE_ROWS, info['count'])} rows, PII rules applied):", file=out)
+    notes = [f"{min(SAMPLE_ROWS, info['count'])} rows"]
+    notes.append(rules_note)
+    if masked:
+        notes.append(f"masked, as personal data with no rule: {', '.join(masked)}")
+    print(f"sample ({'; '.join(notes)}):", file=out)
     names = [c for c, _ in info["columns"]]
     for row in info["rows"][:SAMPLE_ROWS]:
-        print(
-            "  " + ", ".join(f"{n}={_short(v)}" for n, v in zip(names, row, strict=True)), file=out
-        )
+        cells = zip(names, row, strict=True)
+        shown = [f"{n}={MASK if n in masked and v is not None else _short(v)}" for n, v in cells]
+        print("  " + ", ".join(shown), file=out)
     if outcomes:
         print("checks on this sample:", file=out)
         for name, outcome in outcomes:
             verdict = "pass" if outcome.passed else f"FAIL ({outcome.severity})"
             extra = f", {outcome.unexpected_count} unexpected" if outcome.unexpected_count else ""
             print(f"  {name:<40} {verdict}{extra}", file=out)
-    suggestions = suggest_checks(info)
+    suggestions = suggest_checks(info, masked)
     if suggestions:
         print("suggested checks (paste under checks:):", file=out)
         print(f"  {table}:", file=out)
@@ -179,13 +201,16 @@ def _print_table(table: str, info: dict[str, Any], outcomes: list, out: TextIO) 
             print(f"    {line}", file=out)
 
 
-def suggest_checks(info: dict[str, Any]) -> list[str]:
-    """YAML lines for checks the sample supports: not-null, unique keys, small value sets."""
+def suggest_checks(info: dict[str, Any], masked: list[str] = ()) -> list[str]:
+    """YAML lines for checks the sample supports: not-null, unique keys, small value sets.
+
+    Nothing is suggested for ``masked`` columns (personal data with no rule yet).
+    """
     count, lines = info["count"], []
     if count < 2:
         return lines
     for column, stats in info["stats"].items():
-        if column.startswith("_"):
+        if column.startswith("_") or column in masked:
             continue
         if stats["nulls"] == 0:
             lines.append(f"- {{expect: not_null, column: {column}}}")
@@ -196,6 +221,35 @@ def suggest_checks(info: dict[str, Any]) -> list[str]:
             lines.append(f"- {{expect: in_set, column: {column}, values: [{values}]}}")
     lines.append("- {expect: row_count_between, min: 1}")
     return lines
+
+
+def print_pii_report(report: Any, stage: str, out: TextIO) -> bool:
+    """Print what the PII step found and the `pii:` lines to add; True if a load would stop."""
+    for unmatched in report.unmatched:
+        print(f"\nerror: {unmatched.message()}; a run would load nothing", file=out)
+    if report.unhandled:
+        verdict = "a production load refuses them" if stage == "production" else "pilot: warning"
+        print(f"\npersonal data with no pii rule, masked below ({verdict}):", file=out)
+        for found in report.unhandled:
+            print(f"  {found.table}.{found.column}: {found.why}", file=out)
+        print(
+            "merge into the file's pii: block (hash keeps a join key, drop never stores the "
+            "column, keep: {table.column: reason} stores it in clear):",
+            file=out,
+        )
+        print("pii:", file=out)
+        for action, columns in _suggested_rules(report.unhandled).items():
+            print(f"  {action}: [{', '.join(columns)}]", file=out)
+    return bool(report.blocking(stage))
+
+
+def _suggested_rules(unhandled: list[Any]) -> dict[str, list[str]]:
+    """hash for emails (the join key across sources), drop for the rest."""
+    rules: dict[str, list[str]] = {}
+    for found in unhandled:
+        action = "hash" if found.why.endswith("email") else "drop"
+        rules.setdefault(action, []).append(f"{found.table}.{found.column}")
+    return rules
 
 
 def _short(value: Any, width: int = 28) -> str:

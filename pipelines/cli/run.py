@@ -176,6 +176,7 @@ def _outcome(result: Any, name: str, selection: list[Any], seconds: float) -> So
         row = tables[event.asset_key.path[-1]]
         row.rows_loaded = _value(metadata.get("rows_loaded"))
         row.row_count = _value(metadata.get("dagster/row_count"))
+        row.pii_warnings = _value(metadata.get("pii_unhandled")) or []
         notes += [note for note in _recovery_notes(metadata) if note not in notes]
     for evaluation in result.get_asset_check_evaluations():
         row = tables[evaluation.asset_key.path[-1]]

@@ -16,6 +16,7 @@ class TableOutcome:
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
     checks_warned: list[str] = field(default_factory=list)
+    pii_warnings: list[str] = field(default_factory=list)  # personal columns with no rule
 
 
 @dataclass
@@ -54,6 +55,9 @@ def one_line(outcome: SourceOutcome) -> str:
         text += f", {failed} FAILED"
     if warned:
         text += f", {warned} warned"
+    unruled = sum(len(t.pii_warnings) for t in outcome.tables)
+    if unruled:
+        text += f"; WARNING: {unruled} personal column(s) with no pii rule"
     return text
 
 
@@ -91,7 +95,8 @@ def render_summary(outcomes: list[SourceOutcome]) -> str:
     problems = [o for o in outcomes if o.status != "loaded"] + [
         o
         for o in outcomes
-        if o.status == "loaded" and (o.blocking_failures or any(t.checks_warned for t in o.tables))
+        if o.status == "loaded"
+        and (o.blocking_failures or any(t.checks_warned or t.pii_warnings for t in o.tables))
     ]
     for outcome in problems:
         if outcome.status in ("failed", "skipped"):
@@ -101,6 +106,8 @@ def render_summary(outcomes: list[SourceOutcome]) -> str:
                 lines.append(f"{outcome.name}.{table.table}: check {name} FAILED (error)")
             for name in table.checks_warned:
                 lines.append(f"{outcome.name}.{table.table}: check {name} failed (warn)")
+            for warning in table.pii_warnings:
+                lines.append(f"{outcome.name}: warning: {warning}")
     return "\n".join(lines)
 
 

@@ -15,6 +15,9 @@ def register(commands: Any) -> None:
     """Add the `validate` command to the CLI's subcommands."""
     parser = commands.add_parser("validate", help="check source files; print file:line: message")
     parser.add_argument("paths", nargs="*", type=Path, help="files or folders (default: sources/)")
+    parser.add_argument(
+        "--sources", type=Path, default=None, help="folder of source files (as for other commands)"
+    )
     parser.set_defaults(handler=command)
 
 
@@ -23,7 +26,7 @@ def command(args: argparse.Namespace) -> int:
     from pipelines.runtime.warehouse import configured_warehouse
     from pipelines.spec.registry import load_registry
 
-    paths = args.paths or [sources_dir()]
+    paths = [*args.paths, *([args.sources] if args.sources else [])] or [sources_dir()]
     missing = [p for p in paths if not p.exists()]
     if missing:
         for path in missing:

@@ -1,131 +1,312 @@
-"""PII rules applied before data lands: salted SHA-256 for `hash`, removal for `drop`.
+"""The one PII step: every item of every source kind passes it before dlt normalizes it.
 
-The same rules apply to dict rows (REST, SQL) and to Arrow tables (files), and give the same
-hash for the same value in every source, so a hashed email still works as a join key.
+`PiiGuard` is attached by `pipelines.runtime.build` as a step on every resource, after the
+kind's own steps. It sees each value under the path dlt will land it at, relative to the
+resource's table (nested objects as `parent__child`, lists as the nested table's path, names
+normalized by the source's naming convention), and there it
+- hashes or drops what a rule covers (a rule on a parent covers all of its children, inside
+  lists too, whether the list lands as a nested table or as a JSON column);
+- notes which rules matched, and samples the values no rule covers.
+
+After extraction, `PiiGuard.report()` says which rules matched nothing and which uncovered
+columns look personal (`pipelines.governance.pii_detection`). The load goes on only when the
+report allows it (`PiiReport.blocking`), so a rule that misses fails closed. A rule that
+matched in an earlier load is remembered in the source's dlt state: a field the API leaves
+out today (an optional object) does not fail the load.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.runtime.warehouse import quote_identifier
+from dlt.extract.items_transform import ItemTransform
 
-NESTING_SEPARATOR = "__"
+from pipelines.governance.pii_detection import SAMPLE_VALUES, classify_column
+from pipelines.governance.pii_hashing import hash_arrow_column, hash_nested
+from pipelines.governance.pii_rules import (
+    NESTING_SEPARATOR,
+    CompiledPiiRules,
+    PiiRule,
+    closest_column,
+)
+from pipelines.runtime.failures import ExplainedError
 
-WHITESPACE = " \t\r\n\f\v"
-
-
-def is_email_column(column: str) -> bool:
-    """Columns whose values are treated as emails (lower-cased before hashing, joined on)."""
-    return "email" in column.lower()
-
-
-def normalize_for_hash(column: str, value: Any) -> str:
-    """Trim every value; lower-case emails, so `Ana@X.com ` and `ana@x.com` hash alike."""
-    text = str(value).strip(WHITESPACE)
-    return text.lower() if is_email_column(column) or "@" in text else text
-
-
-def hash_value(column: str, value: Any, salt: bytes) -> str | None:
-    """Salted SHA-256 hex digest of a normalized value; None stays None."""
-    if value is None:
-        return None
-    return hashlib.sha256(salt + normalize_for_hash(column, value).encode()).hexdigest()
+# Columns dlt or sourcegate add; they never hold personal data.
+_SYSTEM_PREFIXES = ("_dlt_", "_source_file")
+_SCAN_ROWS = 1_000  # rows of an Arrow table looked at for samples
+_NESTED_SCAN_ROWS = 200  # rows of a list or object column walked for samples
+STATE_KEY = "sourcegate_pii_matched"  # source state: table -> rule paths that matched once
 
 
-def hash_sql(column: str) -> str:
-    """The DuckDB expression hashing ``column`` exactly as `hash_value` does.
+@dataclass(frozen=True)
+class UnmatchedRule:
+    """A rule that named no column of a table that received rows."""
 
-    It expects the named parameters `$salt` and `$whitespace` (see `hash_sql_parameters`).
-    """
-    text = f"trim(cast({quote_identifier(column)} as varchar), $whitespace)"
-    normalized = f"lower({text})"
-    if not is_email_column(column):
-        normalized = f"case when contains({text}, '@') then lower({text}) else {text} end"
-    return f"sha256($salt || {normalized})"
+    rule: PiiRule
+    columns: list[str]
+
+    def message(self) -> str:
+        """What is wrong and the fix, with the table's real columns."""
+        table = self.rule.table
+        parts = [f"pii.{self.rule.action} rule {self.rule.written} matches no column of {table}"]
+        closest = closest_column(self.rule.column, self.columns)
+        if closest:
+            parts.append(f"did you mean {table}.{closest}?")
+        shown = ", ".join(self.columns[:40]) + (" ..." if len(self.columns) > 40 else "")
+        parts.append(f"its columns are: {shown}")
+        return "; ".join(parts)
 
 
-def hash_sql_parameters(salt: bytes) -> dict[str, str]:
-    """Values for the named parameters `hash_sql` uses."""
-    return {"salt": salt.decode(), "whitespace": WHITESPACE}
+@dataclass(frozen=True)
+class UnhandledPii:
+    """A column that looks personal and that no rule hashes, drops or keeps."""
+
+    table: str
+    column: str
+    why: str
+
+    def message(self) -> str:
+        """What was found and the lines to add."""
+        return (
+            f"{self.table}.{self.column} looks like personal data ({self.why}) but no pii rule "
+            f"covers it; add {self.table}.{self.column} to pii.hash or pii.drop, or to pii.keep "
+            "with the reason it may land in clear"
+        )
 
 
-def row_transform(
-    hash_columns: list[str], drop_columns: list[str], salt: bytes
-) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """A dlt `add_map` step for dict rows. `a__b` addresses the nested key `b` of `a`."""
+@dataclass
+class PiiReport:
+    """What the PII step found in one extraction."""
 
-    def apply(row: dict[str, Any]) -> dict[str, Any]:
-        for column in drop_columns:
-            _edit_nested(row, column, None, drop=True)
-        for column in hash_columns:
-            _edit_nested(row, column, lambda v, c=column: hash_value(c, v, salt), drop=False)
+    unmatched: list[UnmatchedRule] = field(default_factory=list)
+    unhandled: list[UnhandledPii] = field(default_factory=list)
+
+    def blocking(self, stage: str) -> list[str]:
+        """Messages that stop the load: rules that miss, and in production unhandled PII."""
+        found = [u.message() for u in self.unmatched]
+        if stage == "production":
+            found += [u.message() for u in self.unhandled]
+        return found
+
+    def warnings(self, stage: str) -> list[str]:
+        """Messages a pilot load goes on with."""
+        return [] if stage == "production" else [u.message() for u in self.unhandled]
+
+    def unhandled_columns(self, table: str) -> list[str]:
+        """The landed columns of ``table`` (or of its nested tables) with unruled PII."""
+        return [u.column for u in self.unhandled if u.table == table.split(NESTING_SEPARATOR)[0]]
+
+
+class PiiRefusedError(ExplainedError):
+    """The PII step refused the extracted data; nothing of it was loaded."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("; ".join(messages) + "; nothing was loaded")
+        self.messages = messages
+
+
+class PiiGuard:
+    """Applies a source's PII rules to every item and records what it saw."""
+
+    def __init__(self, pii: Any, salt: bytes, naming: Any) -> None:
+        self.rules = CompiledPiiRules(pii, naming)
+        self.salt = salt
+        self.matched: set[PiiRule] = set()
+        self.columns: dict[str, dict[str, list[Any]]] = {}  # table -> column path -> sample
+        self.history: dict[str, list[str]] | None = None  # rule paths matched in earlier loads
+        self._names: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def attach(self, source: Any) -> None:
+        """Add the PII step as the last step of every resource, and fix its column hints."""
+        for resource in source.resources.values():
+            name = resource.table_name if isinstance(resource.table_name, str) else None
+            table = self.rules.landed_table(name or resource.name)
+            self._conform_hints(resource, table)
+            resource.add_step(_PiiStep(self, table))
+
+    def report(self) -> PiiReport:
+        """Rules that matched nothing in a table that got rows, and uncovered personal columns."""
+        report = PiiReport()
+        history = self.history or {}
+        for rule in self.rules.all():
+            seen = self.columns.get(rule.table)
+            missed = seen is not None and rule not in self.matched
+            if missed and rule.column not in history.get(rule.table, ()):
+                report.unmatched.append(UnmatchedRule(rule, sorted(seen)))
+        for table, columns in self.columns.items():
+            for column, sample in columns.items():
+                if column.startswith(_SYSTEM_PREFIXES) or self.rules.rule_for(table, column):
+                    continue
+                why = classify_column(column, sample, table)
+                if why:
+                    report.unhandled.append(UnhandledPii(table, column, why))
+        return report
+
+    # -- applying rules -------------------------------------------------------------------
+
+    def apply_rows(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
+        """Hash or drop what rules cover in one dict row, in place (nested values too)."""
+        self._table(table)
+        self._edit_object(table, "", row)
         return row
 
-    return apply
+    def apply_arrow(self, table: str, data: Any) -> Any:
+        """Hash or drop what rules cover in an Arrow table or record batch."""
+        import pyarrow as pa
+        import pyarrow.types as pat
 
+        if isinstance(data, pa.RecordBatch):
+            data = pa.Table.from_batches([data])
+        seen = self._table(table)
+        dropped = []
+        for index, name in enumerate(data.column_names):
+            column = self._landed("", name)
+            values = data.column(index)
+            rule = self.rules.rule_for(table, column)
+            if rule is not None:
+                self._matched(table, rule, column)
+                if rule.action == "drop":
+                    dropped.append(name)
+                elif rule.action == "hash":
+                    data = data.set_column(
+                        index, name, hash_arrow_column(column, values, self.salt)
+                    )
+            elif pat.is_nested(values.type) and self.rules.rules_inside(table, column):
+                edited = [self._edit(table, column, v)[1] for v in values.to_pylist()]
+                data = data.set_column(index, name, pa.array(edited))
+            elif pat.is_nested(values.type):
+                for value in values.slice(0, _NESTED_SCAN_ROWS).to_pylist():
+                    self._edit(table, column, value)  # no rule inside: samples the leaves
+            else:
+                self._sample_arrow(seen, column, values)
+        return data.drop_columns(dropped) if dropped else data
 
-def arrow_transform(hash_columns: list[str], drop_columns: list[str], salt: bytes) -> Callable:
-    """A dlt `add_map` step for Arrow tables and record batches."""
-    import pyarrow as pa
+    def _edit(self, table: str, column: str, value: Any) -> tuple[bool, Any]:
+        """Apply the rule covering ``column`` to ``value``, or descend into it.
 
-    def apply(table: Any) -> Any:
-        if isinstance(table, pa.RecordBatch):
-            table = pa.Table.from_batches([table])
-        present = set(table.column_names)
-        table = table.drop_columns([c for c in drop_columns if c in present])
-        for column in hash_columns:
-            if column in present:
-                values = table.column(column).to_pylist()
-                hashed = pa.array([hash_value(column, v, salt) for v in values], pa.string())
-                table = table.set_column(table.column_names.index(column), column, hashed)
-        return table
+        Returns whether the value stays, and the value to keep.
+        """
+        rule = self.rules.rule_for(table, column)
+        if rule is not None:
+            self._matched(table, rule, column)
+            if rule.action == "drop":
+                return False, None
+            if rule.action == "hash":
+                return True, hash_nested(column, value, self.salt)
+            return True, value
+        if isinstance(value, dict):
+            self._edit_object(table, column, value)
+        elif isinstance(value, list):
+            # list elements land under the list's path (dlt's nested table, or a JSON column)
+            value = [v for keep, v in (self._edit(table, column, e) for e in value) if keep]
+        else:
+            self._sample(self.columns[table], column, value)
+        return True, value
 
-    return apply
+    def _edit_object(self, table: str, prefix: str, row: dict[str, Any]) -> None:
+        for key in list(row):
+            keep, value = self._edit(table, self._landed(prefix, key), row[key])
+            if keep:
+                row[key] = value
+            else:
+                del row[key]
 
-
-def _edit_nested(row: dict[str, Any], column: str, fn: Any, drop: bool) -> None:
-    parts = column.split(NESTING_SEPARATOR) if column not in row else [column]
-    target: Any = row
-    for part in parts[:-1]:
-        target = target.get(part) if isinstance(target, dict) else None
-        if target is None:
+    def _conform_hints(self, resource: Any, table: str) -> None:
+        """Column hints a kind declared (SQL reflection): hashed become text, dropped go."""
+        columns = resource.columns
+        if not isinstance(columns, dict):
             return
-    leaf = parts[-1]
-    if not isinstance(target, dict) or leaf not in target:
-        return
-    if drop:
-        del target[leaf]
-    else:
-        target[leaf] = fn(target[leaf])
+        for name in list(columns):
+            rule = self.rules.rule_for(table, self.rules.landed_column(name))
+            if rule is not None and rule.action == "drop":
+                del columns[name]
+            elif rule is not None and rule.action == "hash":
+                columns[name] = {
+                    k: v for k, v in columns[name].items() if k in ("name", "nullable")
+                } | {"data_type": "text"}
+
+    def _landed(self, prefix: str, key: str) -> str:
+        name = self._names.get((prefix, key))
+        if name is None:
+            naming = self.rules.naming
+            # dict keys are normalized one by one (as dlt's normalizer does), Arrow names (already
+            # flattened to `a__b`) as a path
+            leaf = naming.normalize_path(key) if prefix == "" else naming.normalize_identifier(key)
+            name = f"{prefix}{NESTING_SEPARATOR}{leaf}" if prefix else leaf
+            self._names[(prefix, key)] = name
+        return name
+
+    def _table(self, table: str) -> dict[str, list[Any]]:
+        seen = self.columns.get(table)
+        if seen is None:
+            with self._lock:
+                seen = self.columns.setdefault(table, {})
+                if self.history is None:
+                    self.history = _remembered_matches()
+        return seen
+
+    def _matched(self, table: str, rule: PiiRule, column: str) -> None:
+        self.columns[table].setdefault(column, [])
+        if rule in self.matched:
+            return
+        self.matched.add(rule)
+        if self.history is None:
+            return
+        remembered = self.history.setdefault(table, [])
+        if rule.column not in remembered:
+            remembered.append(rule.column)  # the source state: saved with this load's package
+
+    def _sample(self, seen: dict[str, list[Any]], column: str, value: Any) -> None:
+        sample = seen.setdefault(column, [])
+        if value is not None and len(sample) < SAMPLE_VALUES:
+            sample.append(value)
+
+    def _sample_arrow(self, seen: dict[str, list[Any]], column: str, values: Any) -> None:
+        import pyarrow.compute as pc
+        import pyarrow.types as pat
+
+        sample = seen.setdefault(column, [])
+        wanted = SAMPLE_VALUES - len(sample)
+        if wanted <= 0:
+            return
+        kind = values.type
+        if pat.is_string(kind) or pat.is_large_string(kind) or pat.is_integer(kind):
+            sample.extend(pc.drop_null(values.slice(0, _SCAN_ROWS)).to_pylist()[:wanted])
+        elif pat.is_boolean(kind):
+            sample.extend(pc.drop_null(values.slice(0, SAMPLE_VALUES)).to_pylist()[:wanted])
 
 
-def pii_transform(hash_columns: list[str], drop_columns: list[str], salt: bytes) -> Callable:
-    """One `add_map` step for any item: an Arrow table/batch or a dict row."""
-    on_rows = row_transform(hash_columns, drop_columns, salt)
-    on_arrow = arrow_transform(hash_columns, drop_columns, salt)
+def _remembered_matches() -> dict[str, list[str]]:
+    """The rule paths that matched in earlier loads, from the source's dlt state.
 
-    def apply(item: Any) -> Any:
-        return on_rows(item) if isinstance(item, dict) else on_arrow(item)
+    Outside an extraction (no state to read) nothing is remembered.
+    """
+    import dlt
 
-    return apply
-
-
-def attach_pii(source: Any, spec: Any, salt: bytes) -> None:
-    """Hash and drop on every item of every table: Arrow tables, or dict rows."""
-    if not (spec.pii.hash or spec.pii.drop):
-        return
-    for table in spec.table_names():
-        hash_cols = spec.pii.columns_for(table, "hash")
-        drop_cols = spec.pii.columns_for(table, "drop")
-        if hash_cols or drop_cols:
-            _resource_for_table(source, table).add_map(pii_transform(hash_cols, drop_cols, salt))
+    try:
+        return dlt.current.source_state().setdefault(STATE_KEY, {})
+    except Exception:  # no pipeline or source context: a unit test or a bare resource
+        return {}
 
 
-def _resource_for_table(source: Any, table: str) -> Any:
-    for resource in source.resources.values():
-        if resource.name == table or resource.table_name == table:
-            return resource
-    raise KeyError(f"no resource produces table {table!r}")
+class _PiiStep(ItemTransform[Any, dict[str, Any]]):
+    """The dlt pipe step: dict rows (alone or in lists) and Arrow items through one guard."""
+
+    def __init__(self, guard: PiiGuard, table: str) -> None:
+        super().__init__(lambda item: item)
+        self.guard = guard
+        self.table = table
+
+    def __call__(self, item: Any, meta: Any = None) -> Any:
+        """Apply the rules to one item; items of other types pass unchanged."""
+        if isinstance(item, dict):
+            return self.guard.apply_rows(self.table, item)
+        if isinstance(item, list):
+            rows = self.guard.apply_rows
+            return [rows(self.table, r) if isinstance(r, dict) else r for r in item]
+        if hasattr(item, "column_names"):
+            return self.guard.apply_arrow(self.table, item)
+        return item

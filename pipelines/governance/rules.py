@@ -5,24 +5,14 @@ Each rule returns (path, message) pairs so the registry can point at the line to
 
 from __future__ import annotations
 
-import re
-
-from pipelines.governance.pii import NESTING_SEPARATOR
+from pipelines.governance.pii_detection import pii_kind_of_name
+from pipelines.governance.pii_rules import NESTING_SEPARATOR, CompiledPiiRules
 from pipelines.kinds import kind_of
 from pipelines.kinds.base import PathT
 from pipelines.spec.models import SourceSpec
 
-_PII_NAME = re.compile(
-    r"(^|_)(e_?mail|email_?address|phone|phone_?number|mobile|telephone|ip|ip_?address|"
-    r"address|street|street_?address|birth_?date|birthday|date_of_birth|dob)(_|$)"
-)
 # Checks that only make sense on the raw value; after hashing they see a 64-char hex digest.
 _RAW_VALUE_CHECKS = {"match_regex", "not_match_regex", "value_lengths_between", "between", "in_set"}
-
-
-def looks_like_pii(column: str) -> bool:
-    """True for column names such as email, customer_email, phone, ip_address, birth_date."""
-    return bool(_PII_NAME.search(column.lower()))
 
 
 def declared_columns(spec: SourceSpec) -> dict[tuple[str, str], PathT]:
@@ -70,13 +60,13 @@ def production_problems(spec: SourceSpec) -> list[tuple[PathT, str]]:
 
 def pii_check_conflicts(spec: SourceSpec) -> list[tuple[PathT, str]]:
     """Checks on dropped columns, and raw-value checks on hashed columns."""
+    rules = CompiledPiiRules(spec.pii)
     problems = []
     for table, checks in spec.checks.items():
-        hashed = set(spec.pii.columns_for(table, "hash"))
-        dropped = set(spec.pii.columns_for(table, "drop"))
         for index, check in enumerate(checks):
             for column in check.columns_used():
-                if column in dropped:
+                action = rules.action_for(table, column)
+                if action == "drop":
                     problems.append(
                         (
                             ("checks", table, index),
@@ -84,7 +74,7 @@ def pii_check_conflicts(spec: SourceSpec) -> list[tuple[PathT, str]]:
                             "pii.drop and never lands; remove the check or the drop rule",
                         )
                     )
-                elif column in hashed and check.expect in _RAW_VALUE_CHECKS:
+                elif action == "hash" and check.expect in _RAW_VALUE_CHECKS:
                     problems.append(
                         (
                             ("checks", table, index),
@@ -97,20 +87,25 @@ def pii_check_conflicts(spec: SourceSpec) -> list[tuple[PathT, str]]:
 
 
 def unprotected_pii(spec: SourceSpec) -> list[tuple[PathT, str]]:
-    """Declared columns that look like personal data but have no hash or drop rule."""
-    ruled = {tuple(v.split(".")) for v in [*spec.pii.hash, *spec.pii.drop]}
+    """Declared columns that look like personal data but have no hash, drop or keep rule."""
+    rules = CompiledPiiRules(spec.pii)
     problems = []
     for (table, column), path in declared_columns(spec).items():
-        covered = any(
-            t == table and (c == column or c.endswith(f"{NESTING_SEPARATOR}{column}"))
-            for t, c in ruled
-        )
-        if looks_like_pii(column) and not covered:
+        landed = rules.landed_column(column)
+        kind = pii_kind_of_name(landed)
+        # fields asked for by name (`properties: email`) may land nested (`properties__email`)
+        nested = [
+            r
+            for r in rules.by_table.get(rules.landed_table(table), ())
+            if r.column.endswith(NESTING_SEPARATOR + landed)
+        ]
+        if kind and rules.action_for(table, column) is None and not nested:
             problems.append(
                 (
                     path,
-                    f"{table}.{column} looks like personal data but has no PII rule; add it to "
-                    f"pii.hash (to keep it as a join key) or pii.drop",
+                    f"{table}.{column} looks like personal data ({kind}) but has no PII rule; "
+                    "add it to pii.hash (to keep it as a join key) or pii.drop, or to pii.keep "
+                    "with the reason it may land in clear",
                 )
             )
     return problems

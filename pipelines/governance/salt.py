@@ -6,19 +6,42 @@ import os
 import secrets
 from pathlib import Path
 
+from pipelines.governance.secrets import MissingSecretError
+from pipelines.settings import state_root
+
 SALT_ENV = "SOURCEGATE_PII_SALT"
+MAKE_SALT = 'python -c "import secrets; print(secrets.token_hex(32))"'
+
+
+class MissingSaltError(MissingSecretError):
+    """A warehouse that is not a DuckDB file, and no `$SOURCEGATE_PII_SALT`."""
+
+    def __init__(self) -> None:
+        super().__init__("sourcegate", [SALT_ENV])
+        self.hint = (
+            f"set {SALT_ENV}: a warehouse that is not a DuckDB file needs one PII salt, shared "
+            "by every machine that loads into it and kept in your secret store (a salt file "
+            f"beside one runner would hash differently on the next); make one with `{MAKE_SALT}`"
+        )
+        self.args = (self.hint,)
 
 
 def load_salt(state_dir: Path, create: bool = True) -> bytes:
-    """The PII salt: `$SOURCEGATE_PII_SALT`, else a random one kept beside the warehouse.
+    """The PII salt: `$SOURCEGATE_PII_SALT`, else (DuckDB only) a random one kept beside it.
 
-    The local fallback keeps hashes stable for one warehouse without putting a salt in git.
-    Production deployments set the environment variable from their secret store. With
-    ``create=False`` a missing salt file gives a throwaway salt instead of writing one.
+    The local fallback keeps hashes stable for one DuckDB warehouse without putting a salt in
+    git. ``state_dir`` is the warehouse's `Warehouse.state_dir`; another warehouse's lies in
+    `$SOURCEGATE_STATE_DIR`, and there the variable is required. With ``create=False`` a
+    missing salt file gives a throwaway salt instead of writing one.
+
+    Raises:
+        MissingSaltError: for a warehouse other than a DuckDB file, when the variable is unset.
     """
     configured = os.environ.get(SALT_ENV)
     if configured:
         return configured.encode()
+    if not keeps_file_salt(state_dir):
+        raise MissingSaltError()
     salt_file = state_dir / "pii_salt"
     if not salt_file.exists() and not create:
         return secrets.token_hex(32).encode()
@@ -27,3 +50,13 @@ def load_salt(state_dir: Path, create: bool = True) -> bytes:
         salt_file.write_text(secrets.token_hex(32))
         salt_file.chmod(0o600)
     return salt_file.read_text().strip().encode()
+
+
+def keeps_file_salt(state_dir: Path) -> bool:
+    """Whether ``state_dir`` belongs to a DuckDB file, the only warehouse with a salt file.
+
+    A DuckDB warehouse's state lies beside its file; every other warehouse's lies directly in
+    `$SOURCEGATE_STATE_DIR` (see `Warehouse.state_dir`). A DuckDB file kept directly in that
+    folder is taken for the other kind too, which asks for the variable: the safe side.
+    """
+    return state_dir.resolve().parent != state_root().resolve()

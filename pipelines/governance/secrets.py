@@ -1,4 +1,8 @@
-"""`{secret: NAME}` references: how they are written, found and resolved at run time."""
+"""`{secret: NAME}` references: how they are written, found and resolved at run time.
+
+A reference may carry a literal ``prefix`` sent before the value, for vendors whose header is
+`Authorization: Klaviyo-API-Key <key>`: ``{secret: KLAVIYO_API_KEY, prefix: "Klaviyo-API-Key "}``.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,15 @@ SECRET_NAME_PATTERN = r"^[A-Z][A-Z0-9_]*$"
 
 
 class SecretRef(BaseModel):
-    """A value read at run time from the environment variable ``secret``."""
+    """A value read at run time from the environment variable ``secret``, after ``prefix``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     secret: str = Field(pattern=SECRET_NAME_PATTERN, description="Environment variable name.")
+    prefix: str = Field(
+        default="",
+        description='Literal text sent before the value, e.g. "Klaviyo-API-Key ".',
+    )
 
 
 class MissingSecretError(RuntimeError):
@@ -31,9 +39,12 @@ class MissingSecretError(RuntimeError):
 
 
 def is_secret_ref(value: Any) -> bool:
-    """True for a mapping of the exact shape ``{secret: NAME}``."""
+    """True for a mapping of the shape ``{secret: NAME}`` or ``{secret: NAME, prefix: TEXT}``."""
     return (
-        isinstance(value, Mapping) and set(value) == {"secret"} and isinstance(value["secret"], str)
+        isinstance(value, Mapping)
+        and set(value) in ({"secret"}, {"secret", "prefix"})
+        and isinstance(value["secret"], str)
+        and isinstance(value.get("prefix", ""), str)
     )
 
 
@@ -57,6 +68,9 @@ def missing_secrets(value: Any, environ: Mapping[str, str] | None = None) -> lis
 def resolve_secrets(value: Any, source: str, environ: Mapping[str, str] | None = None) -> Any:
     """Return a copy of ``value`` with every ``{secret: NAME}`` replaced by its value.
 
+    A reference's ``prefix`` comes first: ``{secret: KEY, prefix: "Token "}`` gives
+    ``"Token " + $KEY``.
+
     Raises:
         MissingSecretError: naming every variable that is not set.
     """
@@ -68,13 +82,16 @@ def resolve_secrets(value: Any, source: str, environ: Mapping[str, str] | None =
 
 
 def mask_secrets(value: Any, placeholder: str = "***") -> Any:
-    """Return a copy of ``value`` with every ``{secret: NAME}`` replaced by ``placeholder``."""
+    """Return a copy of ``value`` with every ``{secret: NAME}`` replaced by ``placeholder``.
+
+    A reference's ``prefix`` is kept: it is not secret, and it shows what will be sent.
+    """
     return _substitute(value, lambda _name: placeholder)
 
 
 def _substitute(value: Any, lookup: Any) -> Any:
     if is_secret_ref(value):
-        return lookup(value["secret"])
+        return value.get("prefix", "") + lookup(value["secret"])
     if isinstance(value, Mapping):
         return {k: _substitute(v, lookup) for k, v in value.items()}
     if isinstance(value, list):

@@ -27,7 +27,6 @@ class BuildContext:
 
     warehouse: Warehouse
     root: Path  # the folder that relative paths in a source file are read from
-    salt: bytes  # the PII salt: hashes must match the warehouse's
 
     @property
     def lists_as_text(self) -> bool:
@@ -51,12 +50,15 @@ class SourceKind:
         raise NotImplementedError
 
     def build_source(self, spec: SourceSpec, context: BuildContext) -> Any:
-        """The dlt source that reads this source's data, with its PII rules applied.
+        """The dlt source that reads this source's data (the PII step is added after it).
 
         Raises:
             MissingSecretError: if a `{secret: NAME}` it uses is not set.
         """
         raise NotImplementedError
+
+    def after_pii(self, source: Any, spec: SourceSpec, context: BuildContext) -> None:
+        """Add steps that must see values as they land (after hashing) to ``source``."""
 
     def problems(self, spec: SourceSpec, deep: bool) -> list[Problem]:
         """What is wrong in the kind's block beyond its model's own checks.

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pipelines.governance.pii import PiiGuard
 from pipelines.governance.salt import load_salt
 from pipelines.kinds import BuildContext, kind_of
 from pipelines.runtime.warehouse import Warehouse
@@ -23,6 +24,13 @@ os.environ.setdefault("RUNTIME__INTERCEPT_SIGNALS", "false")
 # can then be removed from append tables (runtime.failed_packages), and a table that got dict
 # rows first (which makes `_dlt_load_id` NOT NULL) still accepts Arrow items later.
 os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+# Nothing raw stays outside the warehouse: dlt would keep a copy of every loaded package's data
+# under the pipeline folder, and of merge rows in the staging dataset.
+os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
+os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
+# An API's error body can hold personal data, and dlt keeps failures in its trace file. Set, not
+# defaulted: nothing raw leaves the warehouse, whatever the environment says.
+os.environ["RUNTIME__HTTP_SHOW_ERROR_BODY"] = "false"
 
 PIPELINE_PREFIX = "sourcegate"  # pipeline names are `<prefix>_<source>`
 LOAD_ID_COLUMN = "_dlt_load_id"
@@ -31,7 +39,10 @@ LOAD_ID_COLUMN = "_dlt_load_id"
 def build_source(
     spec: SourceSpec, warehouse: Warehouse, root: Path = PROJECT_ROOT, salt: bytes | None = None
 ) -> Any:
-    """The dlt source for ``spec``, built by its kind, with PII rules attached to every table.
+    """The dlt source for ``spec``, built by its kind, with the PII step on every resource.
+
+    The step (`pii_guard(source)`) comes after the kind's own steps, so it sees items as they
+    will land; kinds add steps that need landed values (hashed keys) after it.
 
     ``salt`` overrides the warehouse's PII salt (previews hash like the warehouse does).
 
@@ -39,12 +50,23 @@ def build_source(
         MissingSecretError: if a `{secret: NAME}` it uses is not set.
     """
     salt = salt if salt is not None else load_salt(warehouse.state_dir)
-    source = kind_of(spec).build_source(spec, BuildContext(warehouse, root, salt))
+    kind = kind_of(spec)
+    context = BuildContext(warehouse, root)
+    source = kind.build_source(spec, context)
+    guard = PiiGuard(spec.pii, salt, source.schema.naming)
+    guard.attach(source)
+    source.sourcegate_pii = guard
+    kind.after_pii(source, spec, context)
     for resource in source.resources.values():
         # Tables loaded from Arrow items before load ids were added to them lack the column;
         # dlt would add it as NOT NULL, which no warehouse accepts on a table with rows.
         resource.apply_hints(columns={LOAD_ID_COLUMN: {"data_type": "text", "nullable": True}})
     return source
+
+
+def pii_guard(source: Any) -> PiiGuard:
+    """The PII step `build_source` attached to ``source``: it knows what it saw."""
+    return source.sourcegate_pii
 
 
 def build_pipeline(spec: SourceSpec, warehouse: Warehouse, prefix: str = PIPELINE_PREFIX) -> Any:

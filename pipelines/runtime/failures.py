@@ -1,26 +1,59 @@
-"""Explain a failed load in one line a marketer can act on, with every secret value redacted."""
+"""Explain a failed load in one line a marketer can act on, with every secret value redacted.
+
+Nothing raw leaves the warehouse: a failure line is a fixed template. An HTTP error keeps only
+its status line (`HTTP 401 Unauthorized for GET https://host/path`, no query, no body); a
+refused value shows only its shape; any other error text passes `scrub_message`. The traceback
+logged for engineers (`loggable_traceback`) keeps every frame, with its messages scrubbed alike.
+"""
 
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import re
+import traceback
 from collections.abc import Iterable
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
 from pipelines.governance.contracts import explain_contract_violation
-from pipelines.runtime.value_errors import find_refused_value
+from pipelines.runtime.value_errors import find_refused_value, scrub_message, scrub_text
 from pipelines.spec.models import SourceSpec
 
 _URL_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*?(?=:?\s|:?$|['\"])")
-_HTML_TITLE = re.compile(r"<title[^>]*>([^<]*)</title>", re.IGNORECASE)
 _HTTP_HINTS = {
     401: "the API rejected the credentials; check {secrets}",
     403: "the credentials are valid but lack permission for this endpoint; check {secrets}",
     404: "the endpoint does not exist; check base_url and path in the source file",
     429: "the API kept rate-limiting after all retries; try a later schedule or a lower page size",
 }
+
+
+# Libraries that log errors with their full text (dlt logs a failed load job with the warehouse's
+# message, which quotes the refused value) to stderr, which Dagster keeps as the step's logs.
+_LIBRARY_LOGGERS = ("dlt", "great_expectations")
+
+
+class _ScrubRecords(logging.Filter):
+    """Rewrites each record of a library logger with `scrub_text`, its traceback included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            text += "\n" + "".join(_traceback_lines(record.exc_info[1], set()))
+        record.msg, record.args = scrub_text(text), None
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
+def scrub_library_logs() -> None:
+    """Scrub what dlt and GX log, as every message of ours is (idempotent)."""
+    for name in _LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _ScrubRecords) for f in logger.filters):
+            logger.addFilter(_ScrubRecords())
 
 
 class ExplainedError(Exception):
@@ -49,37 +82,86 @@ def explain_load_failure(exc: BaseException, spec: SourceSpec, values: bool = Tr
         response = getattr(error, "response", None)
         status = getattr(response, "status_code", None)
         if isinstance(status, int):
-            reason = getattr(response, "reason", "") or ""
-            url = urlsplit(str(getattr(response, "url", "") or ""))._replace(query="").geturl()
             hint = _HTTP_HINTS.get(status, "the API answered with an error")
             if status >= 500:
                 hint = "the API kept failing after all retries; try again later"
-            text = f"HTTP {status} {reason} from {url}: {hint.format(secrets=secrets)}"
+            text = f"HTTP {status_line(response)}: {hint.format(secrets=secrets)}"
             return redact(text, secret_values(spec))
     refused = find_refused_value(_chain(exc))
     if refused is not None:
         return redact(refused.explain(values), secret_values(spec))
     innermost = list(_chain(exc))[-1]
-    detail = str(innermost).strip().splitlines()[0] if str(innermost).strip() else ""
-    if not values:  # an unknown error's text may quote the data
-        detail = ""
+    # an unknown error's text may quote the data: shapes only, and nothing without ``values``
+    detail = scrub_message(str(innermost)) if values else ""
     text = f"{type(innermost).__name__}: {detail}" if detail else type(innermost).__name__
     return redact(text, secret_values(spec))
 
 
+def status_line(response: Any) -> str:
+    """`401 Unauthorized for GET https://host/path`: the standard reason phrase (never the
+    server's own text), the method, and the URL without credentials, query or fragment."""
+    status = response.status_code
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = ""
+    method = getattr(getattr(response, "request", None), "method", None) or "request"
+    return " ".join(filter(None, (str(status), phrase, "for", method, _bare_url(response))))
+
+
+def _bare_url(response: Any) -> str:
+    parts = urlsplit(str(getattr(response, "url", "") or ""))
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return parts._replace(netloc=host, query="", fragment="").geturl()
+
+
 def _explain_bad_json(error: Any) -> str:
+    # the page itself (and its HTML title) may greet a person by name: never quoted
     body = (error.doc or "").lstrip()
     if body[:1] == "<":
-        title = _HTML_TITLE.search(body)
-        shown = f" (title: {title.group(1).strip()[:80]})" if title else ""
         return (
-            f"the API answered with an HTML page instead of JSON{shown}; the service may be "
-            "down for maintenance, or base_url may point at a web page instead of the API"
+            "the API answered with an HTML page instead of JSON; the service may be down for "
+            "maintenance, or base_url may point at a web page instead of the API"
         )
     return (
-        f"the API answered page data that is not valid JSON ({error.msg} at character "
-        f"{error.pos}); it may have been cut off, try again, or report it to the API provider"
+        f"the API answered page data that is not valid JSON ({scrub_message(error.msg)} at "
+        f"character {error.pos}); it may have been cut off, try again, or report it to the API "
+        "provider"
     )
+
+
+def loggable_traceback(exc: BaseException, spec: SourceSpec) -> str:
+    """The traceback of ``exc`` for the engineers' log: every frame, but each message scrubbed.
+
+    Exception messages quote response bodies (dlt's HTTP errors), rows (contract violations)
+    and refused values (the warehouse), so each one is cut to its first line, with values
+    shaped (`scrub_message`) and secrets and query strings redacted.
+    """
+    return redact("".join(_traceback_lines(exc, set())), secret_values(spec))
+
+
+def _traceback_lines(exc: BaseException, seen: set[int]) -> list[str]:
+    seen.add(id(exc))
+    lines: list[str] = []
+    cause, context = exc.__cause__, exc.__context__
+    if cause is not None and id(cause) not in seen:
+        lines += _traceback_lines(cause, seen)
+        lines.append("\nThe above exception was the direct cause of the following exception:\n\n")
+    elif context is not None and not exc.__suppress_context__ and id(context) not in seen:
+        lines += _traceback_lines(context, seen)
+        lines.append("\nDuring handling of the above exception, another exception occurred:\n\n")
+    if exc.__traceback__ is not None:
+        lines.append("Traceback (most recent call last):\n")
+        lines += traceback.format_list(traceback.extract_tb(exc.__traceback__))
+    kind = type(exc)
+    name = kind.__qualname__
+    if kind.__module__ != "builtins":
+        name = f"{kind.__module__}.{name}"
+    message = scrub_message(str(exc))
+    lines.append(f"{name}: {message}\n" if message else f"{name}\n")
+    return lines
 
 
 def redact(text: str, secret_values: Iterable[str]) -> str:
@@ -167,3 +249,7 @@ def is_transient(exc: BaseException) -> bool:
 def _aws_code(error: BaseException) -> str | None:
     response = getattr(error, "response", None)
     return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+
+
+# Every run that can fail imports this module before dlt or GX runs.
+scrub_library_logs()

@@ -5,7 +5,7 @@ for Ctrl-C or SIGTERM (`InstanceConcurrencyContext.interval_to_next_pending_clai
 dagster 1.13 returns at most 0, so `sleep_til_ready` never sleeps). `sourcegate run` therefore
 claims the slot itself, under the run id it then gives the run, through the storage API Dagster
 uses (`claim_concurrency_slot`), and holds it for the whole run, step retries included. Its
-instance claims pools per run (`pipelines.instance.cli_instance`), so Dagster does not claim
+instance claims pools per run (`pipelines.runtime.instance.cli_instance`), so Dagster does not claim
 again per step. Daemon runs in the same instance claim the same slots per step, so the two
 exclude each other.
 
@@ -131,8 +131,9 @@ def _holders(instance: Any, pool: str, run_id: str) -> str:
 def _pool_limit(storage: Any, pool: str) -> int | None:
     """The pool's slot limit, initialised from the instance default as Dagster does; None: none.
 
-    The CLI's instance claims per run (see `pipelines.instance.cli_instance`), so Dagster itself
-    never initialises the pool's slots for CLI runs; this does, the way its step claims would.
+    The CLI's instance claims per run (see `pipelines.runtime.instance.cli_instance`), so
+    Dagster itself never initialises the pool's slots for CLI runs; this does, the way its step
+    claims would.
     """
     if not storage.supports_global_concurrency_limits:
         return None

@@ -1,9 +1,12 @@
-"""Explain a value the warehouse refused: which table, which column, which value, what to do.
+"""Explain a value the warehouse refused: which table, which column, what kind of value, what to do.
 
 DuckDB and PostgreSQL reject a value when it cannot be cast to the column's type or is empty in
 a required column; dlt's row normalizer raises the same two cases itself. Each is named here
-in one line. With ``values=False`` the value is left out, for places that must hold no row data
-(materialization metadata).
+in one line.
+
+Nothing raw leaves the warehouse: a value is never quoted, only its shape (`value_shape`:
+`7 EUR` -> `9 XXX`). With ``values=False`` even the shape is left out. `scrub_message` makes
+any other error text safe to show or log the same way.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-_SHOWN_VALUE_CHARS = 40
+_SHAPE_CHARS = 40
+_MESSAGE_CHARS = 300
 _DUCKDB_CAST = re.compile(
     r"Could not convert string '(?P<value>.*?)' to (?P<type>\w+)"
     r"(?: when casting from source column (?P<column>\w+))?"
@@ -53,7 +57,7 @@ class RefusedValue:
     value: str | None
 
     def explain(self, values: bool = True) -> str:
-        """One line naming the table, the column, (with ``values``) the value and the fix."""
+        """One line: the table, the column, (with ``values``) the value's shape, and the fix."""
         where = f"column '{self.column or '?'}'"
         where += f" of table '{self.table}'" if self.table else ""
         if self.value is None:
@@ -61,9 +65,12 @@ class RefusedValue:
                 f"{where} is empty in some rows, but it is a primary key or required column; "
                 "fix the export so that every row has a value"
             )
-        shown = self.value[:_SHOWN_VALUE_CHARS]
-        shown += "…" if len(self.value) > _SHOWN_VALUE_CHARS else ""
-        got = f"got '{shown}', which is not" if values else "got a value that is not"
+        shape = value_shape(self.value)
+        got = (
+            f"got a value shaped like '{shape}', which is not"
+            if values
+            else "got a value that is not"
+        )
         return (
             f"{where} {got} a valid {self.type_name or 'value'}; fix the export, or declare the "
             "column as text in the source file's `columns`"
@@ -112,3 +119,82 @@ def _from_message(message: str) -> RefusedValue | None:
     if empty:
         return RefusedValue(empty.groupdict().get("table"), empty.group("column"), None, None)
     return None
+
+
+def value_shape(value: Any, limit: int = _SHAPE_CHARS) -> str:
+    """A value's shape, never the value: each digit becomes 9, each letter X, whitespace a space.
+
+    ASCII punctuation stays (it carries the format: `+`, `@`, `.`, `-`); any other character
+    becomes `?`. At most ``limit`` characters, then `…`. `+39 333 1234567` -> `+99 999 9999999`,
+    `anna@example.com` -> `XXXX@XXXXXXX.XXX`, None -> `null`.
+    """
+    if value is None:
+        return "null"
+    text = str(value)
+    shaped = "".join(_shape_char(char) for char in text[:limit])
+    return shaped + ("…" if len(text) > limit else "")
+
+
+def _shape_char(char: str) -> str:
+    if char.isdigit():
+        return "9"
+    if char.isalpha():
+        return "X"
+    if char.isspace():
+        return " "
+    return char if char.isascii() and char.isprintable() else "?"
+
+
+# A URL (its query is cut by `failures.redact`), a quoted literal, or any other word.
+_MESSAGE_PARTS = re.compile(
+    r"(?P<url>https?://[^\s'\"`<>]+)"
+    r"|(?P<quoted>'[^'\n]*'|\"[^\"\n]*\"|`[^`\n]*`)"
+    r"|(?P<word>[^\s'\"`<>()\[\]{},;]+)"
+)
+# Where an error message starts quoting data: dlt's HTTP errors append the response body,
+# its contract errors the offending row's keys.
+_FRAME = re.compile(r'^\s*File "[^"]*", line \d+, in \S+$')
+_CARETS = re.compile(r"^\s*[\^~]+\s*$")
+_DATA_FOLLOWS = re.compile(r"\s*(?:Response:|Offending data item:).*", re.DOTALL)
+
+
+def scrub_message(message: str) -> str:
+    """An error message reduced to what holds no value from the data or a response body.
+
+    Fail-closed rules, for text nobody wrote for us (warehouse, GX, dlt, library errors): only
+    the first line is kept, cut where dlt starts quoting a body or row; every quoted literal
+    ('…', "…", `…`) and every word with an `@` or 4 or more digits is replaced by its shape;
+    URLs stay (with their query removed later by `failures.redact`).
+    """
+    lines = scrub_text(message).splitlines()
+    first = lines[0] if lines else ""
+    return first[:_MESSAGE_CHARS] + ("…" if len(first) > _MESSAGE_CHARS else "")
+
+
+def scrub_text(text: str) -> str:
+    """`scrub_message`'s rules on every line of a longer text (a library's log record, a
+    traceback): everything after the first quoted body or row is dropped."""
+    lines = _DATA_FOLLOWS.sub("", str(text).strip()).splitlines()
+    scrubbed = []
+    for index, line in enumerate(lines):
+        # a traceback's frame lines and the source lines under them come from code, not data
+        after_frame = index > 0 and _FRAME.match(lines[index - 1]) is not None
+        code = _FRAME.match(line) or (after_frame and line.startswith("    "))
+        scrubbed.append(
+            line if code or _CARETS.match(line) else _MESSAGE_PARTS.sub(_scrub_part, line)
+        )
+    return "\n".join(scrubbed)
+
+
+def _scrub_part(match: re.Match[str]) -> str:
+    if match.group("url"):
+        return match.group("url")
+    quoted = match.group("quoted")
+    if quoted:
+        return quoted[0] + value_shape(quoted[1:-1]) + quoted[-1]
+    word = match.group("word")
+    if word.startswith("/") and "@" not in word:  # a file path
+        return word
+    if "@" in word or sum(char.isdigit() for char in word) >= 4:
+        return value_shape(word)
+    return word

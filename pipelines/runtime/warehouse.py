@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,7 +36,7 @@ class Warehouse:
     """A DuckDB file (``path``) or a PostgreSQL database (``url``)."""
 
     path: Path | None = None
-    url: str | None = None
+    url: str | None = field(default=None, repr=False)  # holds the password: never shown
 
     @classmethod
     def from_setting(cls, setting: str | Path) -> Warehouse:
@@ -62,8 +62,9 @@ class Warehouse:
     def state_dir(self) -> Path:
         """Local dlt working folders and the fallback PII salt, per warehouse.
 
-        Beside a DuckDB file; for other warehouses under `$SOURCEGATE_STATE_DIR` (default
-        `.warehouse_state/` in the repo, which git ignores).
+        Beside a DuckDB file; for other warehouses directly under `$SOURCEGATE_STATE_DIR`
+        (default `.warehouse_state/` in the repo, which git ignores), where no salt file is
+        kept: they need `$SOURCEGATE_PII_SALT` (`governance.salt.keeps_file_salt`).
         """
         if self.path is not None:
             return self.path.parent / f".{self.path.stem}_dlt"
@@ -161,4 +162,8 @@ class Warehouse:
         return f"{host}:{parts.port or 5432}/{self.catalog}"
 
     def __str__(self) -> str:
+        """The DuckDB file, or the server without user or password (for logs and messages)."""
         return str(self.path) if self.path is not None else f"postgresql://{self._safe_url()}"
+
+    def __repr__(self) -> str:
+        return f"Warehouse({str(self)!r})"

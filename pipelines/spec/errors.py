@@ -55,28 +55,28 @@ def _without_union_tags(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
 
 
 def _describe(err: dict[str, Any], loc: tuple[str | int, ...], known_keys: set[str]) -> str:
-    kind = err["type"]
-    where = _dotted(loc)
+    error_type = err["type"]
+    where = dotted(loc)
     field = str(loc[-1]) if loc else ""
-    if kind == "extra_forbidden":
+    if error_type == "extra_forbidden":
         message = f"unknown key '{field}'"
         hint = difflib.get_close_matches(field, sorted(known_keys), n=1, cutoff=0.6)
         message += f"; did you mean '{hint[0]}'?" if hint else "; remove it or check its spelling"
-        parent = _dotted(loc[:-1])
+        parent = dotted(loc[:-1])
         return f"{parent}: {message}" if parent else message
-    if kind == "missing":
+    if error_type == "missing":
         return f"'{where}' is required but missing"
-    if kind == "union_tag_invalid":
+    if error_type == "union_tag_invalid":
         ctx = err.get("ctx", {})
         return (
-            f"{_dotted(loc)}: unknown check kind {ctx.get('tag')!r}; "
+            f"{dotted(loc)}: unknown check kind {ctx.get('tag')!r}; "
             f"use one of {ctx.get('expected_tags')}"
         )
-    if kind == "union_tag_not_found":
+    if error_type == "union_tag_not_found":
         return f"{where}: each check needs an 'expect:' line saying which check it is"
-    if field == "credentials" or (kind == "model_type" and "SecretRef" in err["msg"]):
+    if field == "credentials" or (error_type == "model_type" and "SecretRef" in err["msg"]):
         return f"{where}: write it as {{secret: NAME}} and set the environment variable NAME"
-    if kind in {"value_error", "assertion_error"}:
+    if error_type in {"value_error", "assertion_error"}:
         text = str(err.get("ctx", {}).get("error", err["msg"]))
         return f"{where}: {text}" if where else text
     value = err.get("input")
@@ -84,7 +84,8 @@ def _describe(err: dict[str, Any], loc: tuple[str | int, ...], known_keys: set[s
     return f"{where}: {err['msg']}{shown}" if where else f"{err['msg']}{shown}"
 
 
-def _dotted(loc: tuple[str | int, ...]) -> str:
+def dotted(loc: tuple[str | int, ...]) -> str:
+    """A key path as written in messages: `rest_api.resources[0].endpoint`."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

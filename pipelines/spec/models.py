@@ -23,22 +23,58 @@ PathT = tuple[str | int, ...]
 
 
 class PiiRules(StrictModel):
-    """Columns (as `table.column`) to hash or drop before anything lands."""
+    """Columns to hash, drop or keep in clear, as `table.column`, before anything lands.
+
+    The column is the landed name (`attributes__email`) or the API's dotted path
+    (`attributes.email`). A rule on a parent (`customers.address`) covers every nested column
+    (`address__line1`). `keep` accepts a column that looks personal, with the reason why.
+    """
 
     hash: list[str] = Field(default_factory=list)
     drop: list[str] = Field(default_factory=list)
+    keep: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("hash", "drop")
     @classmethod
     def _qualified(cls, values: list[str]) -> list[str]:
         for value in values:
-            if value.count(".") != 1 or not all(value.split(".")):
-                raise ValueError(f"{value!r} must be written as table.column, e.g. contacts.email")
+            _check_rule_target(value)
         return values
 
-    def columns_for(self, table: str, rule: Literal["hash", "drop"]) -> list[str]:
-        """Column names under ``rule`` for one table."""
-        return [col for tbl, col in (v.split(".") for v in getattr(self, rule)) if tbl == table]
+    @field_validator("keep")
+    @classmethod
+    def _kept_with_reason(cls, values: dict[str, str]) -> dict[str, str]:
+        for target, reason in values.items():
+            _check_rule_target(target)
+            if not str(reason or "").strip():
+                raise ValueError(f"pii.keep {target!r} needs a reason, e.g. {target}: consented")
+        return values
+
+    def rules(self) -> list[tuple[str, str, str, tuple[str | int, ...]]]:
+        """Every rule as (action, table, column as written, key path in the file)."""
+        found = []
+        for action in ("hash", "drop"):
+            for index, target in enumerate(getattr(self, action)):
+                table, column = target.split(".", 1)
+                found.append((action, table, column, ("pii", action, index)))
+        for target in self.keep:
+            table, column = target.split(".", 1)
+            found.append(("keep", table, column, ("pii", "keep", target)))
+        return found
+
+    def columns_for(self, table: str, rule: Literal["hash", "drop", "keep"]) -> list[str]:
+        """The columns (as written) under ``rule`` for one table."""
+        return [c for action, t, c, _ in self.rules() if action == rule and t == table]
+
+
+def _check_rule_target(value: str) -> None:
+    table, _, column = str(value).partition(".")
+    parts = column.replace("__", ".").split(".")
+    if not table or not column or not all(parts):
+        raise ValueError(
+            f"{value!r} must be written as table.column, e.g. contacts.email or "
+            "orders.billing.email (a nested field)"
+        )
 
 
 class RetrySpec(StrictModel):
@@ -181,13 +217,10 @@ class SourceSpec(StrictModel):
         for table in self.checks:
             if table not in tables:
                 found.append((("checks", table), _unknown_table("checks", table, tables)))
-        for rule in ("hash", "drop"):
-            for index, entry in enumerate(getattr(self.pii, rule)):
-                table = entry.split(".")[0]
-                if table not in tables:
-                    found.append(
-                        (("pii", rule, index), _unknown_table(f"pii.{rule}", table, tables))
-                    )
+        for action, table, _, path in self.pii.rules():
+            # a nested table (`orders__items`) belongs to its parent's resource
+            if not any(table == t or table.startswith(f"{t}__") for t in tables):
+                found.append((path, _unknown_table(f"pii.{action}", table, tables)))
         return found
 
     def kind_blocks(self) -> list[str]:

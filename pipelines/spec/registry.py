@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_args
 
 from pydantic import BaseModel, ValidationError
 
-from pipelines.governance.rules import pii_check_conflicts, production_problems, unprotected_pii
+from pipelines.governance.placeholders import placeholder_values
+from pipelines.governance.rules import (
+    pii_check_conflicts,
+    production_problems,
+    unprotected_pii,
+)
 from pipelines.governance.secret_scan import find_literal_secrets
 from pipelines.spec.errors import SourceError, pydantic_messages
 from pipelines.spec.models import SourceSpec
@@ -102,7 +108,25 @@ def load_source_file(
 def load_source_text(
     text: str, path: Path, reserved_names: set[str] | None = None, deep: bool = True
 ) -> FileResult:
-    """Validate the YAML ``text`` of a source file that lives (or lived) at ``path``."""
+    """Validate the YAML ``text`` of a source file that lives (or lived) at ``path``.
+
+    Never raises: an unexpected exception while validating this file becomes its own error,
+    so one odd file can never stop the others from loading (or running).
+    """
+    try:
+        return _validate_text(text, path, reserved_names, deep)
+    except Exception as exc:  # the safety net: any crash is this file's finding
+        detail = " ".join(str(exc).split())[:200]
+        message = (
+            f"sourcegate could not validate this file ({type(exc).__name__}: {detail}); "
+            "check its structure against sources/README.md, and report this message"
+        )
+        return FileResult(path, errors=[SourceError(path, 1, message)])
+
+
+def _validate_text(
+    text: str, path: Path, reserved_names: set[str] | None, deep: bool
+) -> FileResult:
     result = FileResult(path)
 
     def found(pairs: list[tuple[tuple[str | int, ...], str]], severity: str = "error") -> None:
@@ -125,14 +149,20 @@ def load_source_text(
         found(pydantic_messages(exc, _known_keys()))
         return result
     found(spec.problems(deep=deep))
+    found(placeholder_values(doc.data, spec.stage == "production"), _stage_severity(spec))
     if not result.errors:
         found(production_problems(spec))
         found(pii_check_conflicts(spec))
-        found(unprotected_pii(spec), "error" if spec.stage == "production" else "warning")
+        found(unprotected_pii(spec), _stage_severity(spec))
     result.errors.extend(_file_level_errors(spec, path, doc, reserved_names or set()))
     if not result.errors:
         result.source = LoadedSource(spec=spec, path=path)
     return result
+
+
+def _stage_severity(spec: SourceSpec) -> str:
+    """Governance findings block production sources and warn on pilots."""
+    return "error" if spec.stage == "production" else "warning"
 
 
 def _file_level_errors(
@@ -164,14 +194,33 @@ _KNOWN_KEYS: set[str] = set()
 
 
 def _known_keys() -> set[str]:
-    """Every key the models accept, for 'did you mean' hints."""
+    """Every key the models accept, for 'did you mean' hints.
+
+    Walks the models a source file reaches from `SourceSpec` (kinds' config models included)
+    and every check model.
+    """
     if not _KNOWN_KEYS:
         from pipelines.spec import checks as checks_spec
-        from pipelines.spec import models as spec
 
-        for module in (spec, checks_spec):
-            for obj in vars(module).values():
-                if isinstance(obj, type) and issubclass(obj, BaseModel) and obj is not BaseModel:
-                    for name, info in obj.model_fields.items():
-                        _KNOWN_KEYS.add(info.alias or name)
+        models = [SourceSpec] + [
+            obj
+            for obj in vars(checks_spec).values()
+            if isinstance(obj, type) and issubclass(obj, BaseModel) and obj is not BaseModel
+        ]
+        seen: set[type] = set()
+        while models:
+            model = models.pop()
+            if model in seen:
+                continue
+            seen.add(model)
+            for name, info in model.model_fields.items():
+                _KNOWN_KEYS.add(info.alias or name)
+                models.extend(_models_in(info.annotation))
     return _KNOWN_KEYS
+
+
+def _models_in(annotation: object) -> list[type]:
+    """The pydantic models inside a field's type (`list[X]`, `X | None`, `dict[str, X]`)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models_in(arg)]

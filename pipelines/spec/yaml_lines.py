@@ -11,6 +11,7 @@ import yaml
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 PathPart = str | int
+MAX_DOCUMENT_BYTES = 256 * 1024  # the bundled sources are about 1 kB each
 
 
 class YamlSyntaxError(ValueError):
@@ -46,7 +47,19 @@ class LocatedDocument:
 
 
 def parse_yaml(text: str) -> LocatedDocument:
-    """Parse one YAML document; raise ``YamlSyntaxError`` with a line on bad syntax."""
+    """Parse one YAML document; raise ``YamlSyntaxError`` with a line on bad syntax.
+
+    Anchors (`&name`) and aliases (`*name`) are refused before anything is built: a few hundred
+    bytes of nested aliases expand to gigabytes ("billion laughs"). Documents are capped at
+    ``MAX_DOCUMENT_BYTES``.
+    """
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_DOCUMENT_BYTES:
+        raise YamlSyntaxError(
+            f"the file is larger than {MAX_DOCUMENT_BYTES // 1024} kB; a source file describes "
+            "one source and is a few kB at most",
+            1,
+        )
+    _refuse_anchors(text)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -65,6 +78,20 @@ def parse_yaml(text: str) -> LocatedDocument:
     lines: dict[tuple[PathPart, ...], int] = {}
     _record_lines(node, (), lines)
     return LocatedDocument(data=data, lines=lines)
+
+
+def _refuse_anchors(text: str) -> None:
+    try:
+        for token in yaml.scan(text, Loader=_Loader):
+            if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
+                mark = "&" if isinstance(token, yaml.AnchorToken) else "*"
+                raise YamlSyntaxError(
+                    f"YAML anchors and aliases ({mark}{token.value}) are not allowed in source "
+                    "files; write the values out in full",
+                    token.start_mark.line + 1,
+                )
+    except yaml.MarkedYAMLError:
+        return  # the parser reports the syntax error with its line
 
 
 def _record_lines(

@@ -26,7 +26,24 @@ def _replace(old: str, new: str) -> str:
     return VALID.replace(old, new)
 
 
+_SQL = (
+    "name: bad_source\ndescription: CRM tables\nowner: team:marketing-ops\n"
+    "sql_database:\n  credentials: {secret: CRM_DB_URL}\n  tables:\n    - name: contacts\n"
+)
+
 INVALID_SPECS = [
+    (
+        "unknown_key_in_a_kind_model",
+        _SQL + "      incremntal: {cursor_column: updated_at}\n",
+        8,
+        "unknown key 'incremntal'; did you mean 'incremental'?",
+    ),
+    (
+        "pii_rule_on_a_table_the_source_does_not_load",
+        VALID + "pii:\n  hash: [contact.email]\n",
+        15,
+        "pii.hash names table 'contact', but this source only loads: contacts",
+    ),
     (
         "unknown_key",
         _replace("owner: team:marketing-ops\n", "owner: team:marketing-ops\nowener: ana@x.com\n"),

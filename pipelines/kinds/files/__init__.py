@@ -36,23 +36,26 @@ class FilesKind(SourceKind):
         return found
 
     def build_source(self, spec: SourceSpec, context: BuildContext) -> Any:
-        """One resource that lists the drop and reads the files not read yet, PII applied."""
+        """One resource that lists the drop and reads the files not read yet."""
         import dlt
 
         from pipelines.kinds.files.reader import files_resource
 
-        # The file readers apply PII themselves (in SQL on the fast path).
-        resource, files_read = files_resource(
+        resource, files_read, precedence = files_resource(
             spec.files,
             context.root,
-            spec.pii,
-            context.salt,
             lists_as_text=context.lists_as_text,
             data_type_contract=spec.schema_contract()["data_type"],
         )
         source = dlt.source(name=spec.name)(lambda: [resource])()
         source.sourcegate_files_read = files_read
+        source.sourcegate_precedence = precedence
         return source
+
+    def after_pii(self, source: Any, spec: SourceSpec, context: BuildContext) -> None:
+        """The precedence filter: keys compare as they land, so after hashing."""
+        for resource in source.resources.values():
+            resource.add_step(source.sourcegate_precedence)
 
     def run_metadata(self, source: Any) -> dict[str, Any]:
         """The files this load read (`files_read`)."""

@@ -5,8 +5,7 @@ keeps each key's row from the file whose path sorts last. Across loads a merge w
 is read now overwrite the table, so an old file delivered again (a new mtime, old content) would
 roll keys back to older values. So before a merge table reads a file whose path sorts before one
 the table already holds, the keys the table holds from later files are fetched, and that file's
-rows for those keys are left out: in the DuckDB query on the fast path, and by the same
-comparison on the other paths.
+rows for those keys are left out, by a step after the PII step (`reader.Precedence`).
 
 Keys are compared as typed values, after PII hashing, because that is what the table holds: the
 file's key is cast to the type the table gives the column. A timestamp key shows why text does
@@ -25,7 +24,6 @@ from typing import Any
 from pipelines.runtime.warehouse import quote_identifier
 
 SOURCE_FILE_COLUMN = "_source_file"
-NEWER_KEYS_VIEW = "sourcegate_newer_keys"
 _KEY_SEPARATOR = "\x1f"
 
 
@@ -188,31 +186,6 @@ def loaded_file_names(pipeline: Any, table: str) -> set[str] | None:
     except (DatabaseUndefinedRelation, DatabaseTerminalException):
         return None
     return {name for (name,) in rows or []}
-
-
-def duckdb_filter(con: Any, query: str, newer: NewerKeys, key_columns: dict[str, str]) -> str:
-    """``query`` without the rows whose key is one of ``newer``'s keys, run on ``con``.
-
-    Registers ``newer`` on ``con`` as `NEWER_KEYS_VIEW` and pins the session's TimeZone to UTC.
-
-    Args:
-        con: the DuckDB connection that runs ``query``.
-        query: the SQL reading one file, PII already applied.
-        newer: the keys to leave out.
-        key_columns: the table's key column -> the same column's name in ``query``.
-    """
-    con.register(NEWER_KEYS_VIEW, newer.rows)
-    # a cast from a naive timestamp reads it in the session's zone; dlt stored it as UTC
-    con.execute("set TimeZone = 'UTC'")
-    types = {name: kind for name, kind, *_ in con.execute(f"describe {NEWER_KEYS_VIEW}").fetchall()}
-    match = " and ".join(
-        f"n.{quote_identifier(key)} = try_cast(r.{quote_identifier(name)} as {types[key]})"
-        for key, name in key_columns.items()
-    )
-    return (
-        f"select r.* from ({query}) as r "
-        f"where not exists (select 1 from {NEWER_KEYS_VIEW} as n where {match})"
-    )
 
 
 def _cast_like(column: Any, arrow_type: Any) -> Any:

@@ -1,12 +1,14 @@
 """File drops (CSV, JSONL, parquet) read in bounded Arrow batches and handed to dlt.
 
 Three readers, one result:
-- local files: DuckDB reads them (its parallel CSV/JSON/parquet readers) and applies the PII
-  rules in the same SQL query, streaming Arrow batches;
+- local files: DuckDB reads them (its parallel CSV/JSON/parquet readers), streaming Arrow
+  batches;
 - remote files (s3://, gs://, https:// ...): fsspec through dlt's `filesystem`, read by pyarrow;
 - `reader: rows`: dlt's own row readers, kept as the slow reference the fast path is tested on.
 
 dlt stays the loader: it writes the batches as parquet and owns state, contracts and packages.
+PII rules are applied after the reader, by the step every source kind gets (`governance.pii`);
+the precedence filter comes after that, as keys are compared as they land (maybe hashed).
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from pipelines.governance.pii import arrow_transform, hash_sql, hash_sql_parameters, row_transform
+from dlt.extract.items_transform import ItemTransform
+
+from pipelines.kinds.files.config import local_folder_problem
 from pipelines.kinds.files.precedence import (
     SOURCE_FILE_COLUMN,
     NewerKeys,
-    duckdb_filter,
     loaded_file_names,
     newer_keys,
 )
@@ -29,7 +32,7 @@ from pipelines.kinds.files.tracking import mark_read, migrate_mtime_cursor, new_
 from pipelines.kinds.files.variant_columns import conform_to_table
 from pipelines.runtime.failures import ExplainedError
 from pipelines.runtime.warehouse import quote_identifier
-from pipelines.spec.models import FilesSpec, PiiRules
+from pipelines.spec.models import FilesSpec
 
 BATCH_ROWS = 500_000
 BLOCK_BYTES = 16 << 20
@@ -41,7 +44,17 @@ _DUCKDB_READERS = {
 
 
 def resolve_bucket_url(bucket_url: str, root: Path) -> str:
-    """A local folder relative to the repo becomes absolute; URLs with a scheme pass through."""
+    """A local folder relative to the repo becomes absolute; URLs with a scheme pass through.
+
+    Checked again when the source runs or previews (validation checked it first): a local
+    folder must lie inside the data root, whatever `$SOURCEGATE_DATA_ROOT` says now.
+
+    Raises:
+        ExplainedError: when the folder is outside every data root; nothing is read.
+    """
+    problem = local_folder_problem(bucket_url, root)
+    if problem:
+        raise ExplainedError(f"files.bucket_url: {problem}")
     if "://" in bucket_url:
         return bucket_url
     return str((root / bucket_url).resolve())
@@ -53,50 +66,26 @@ def local_path(file_url: str) -> str | None:
     return parsed.path if parsed.scheme in ("", "file") else None
 
 
-def duckdb_batches(
-    path: str,
-    files: FilesSpec,
-    pii: PiiRules,
-    salt: bytes,
-    lists_as_text: bool = False,
-    newer: NewerKeys | None = None,
-) -> Iterator[Any]:
-    """Arrow batches of one local file, read by DuckDB with PII applied in the query.
-
-    With ``newer`` (see `pipelines.kinds.files.precedence`), rows whose key the table holds from a
-    later-named file are left out in the same query.
-    """
+def duckdb_batches(path: str, files: FilesSpec, lists_as_text: bool = False) -> Iterator[Any]:
+    """Arrow batches of one local file, read by DuckDB."""
     import duckdb
 
     from pipelines.kinds.arrow_records import flatten_structs
 
-    hashed = pii.columns_for(files.table, "hash")
-    dropped = pii.columns_for(files.table, "drop")
     reader = _DUCKDB_READERS[files.format].format(path="$path", delimiter="$delimiter")
     with duckdb.connect() as con:
         described = con.execute(f"describe select * from {reader}", _params(path, files))
-        projection, names = [], []
+        projection = []
         for column, column_type, *_ in described.fetchall():
-            if column in dropped:
-                continue
-            names.append(column)
             quoted = quote_identifier(column)
-            if column in hashed:
-                projection.append(f"{hash_sql(column)} as {quoted}")
-            elif lists_as_text and (column_type.endswith("[]") or column_type.startswith("MAP")):
+            if lists_as_text and (column_type.endswith("[]") or column_type.startswith("MAP")):
                 projection.append(f"to_json({quoted})::varchar as {quoted}")  # lists as JSON text
             else:
                 projection.append(quoted)
         query = f"select {', '.join(projection)} from {reader}"
-        keys = newer.columns_in(names) if newer is not None else None
-        if keys:
-            query = duckdb_filter(con, query, newer, keys)
-        params = _params(path, files) | (hash_sql_parameters(salt) if hashed else {})
-        relation = con.execute(query, params)
+        relation = con.execute(query, _params(path, files))
         for batch in relation.to_arrow_reader(BATCH_ROWS):
-            table = flatten_structs(_as_table(batch), lists_as_text)
-            # a key inside a nested object exists as a column only once flattened
-            yield newer.filter_arrow(table) if newer is not None and not keys else table
+            yield flatten_structs(_as_table(batch), lists_as_text)
 
 
 def pyarrow_batches(file_obj: Any, files: FilesSpec, lists_as_text: bool = False) -> Iterator[Any]:
@@ -128,14 +117,13 @@ def pyarrow_batches(file_obj: Any, files: FilesSpec, lists_as_text: bool = False
 def files_resource(
     files: FilesSpec,
     root: Path,
-    pii: PiiRules,
-    salt: bytes,
     lists_as_text: bool = False,
     data_type_contract: str = "evolve",
-) -> tuple[Any, list[str]]:
-    """A dlt resource listing the matching files and yielding their rows, PII applied.
+) -> tuple[Any, list[str], Precedence]:
+    """A dlt resource listing the matching files and yielding their rows.
 
-    Also returns the list the resource appends each file's path to as it reads it.
+    Also returns the list the resource appends each file's path to as it reads it, and the
+    `Precedence` step to add after the PII step.
 
     Every row carries `_source_file`, the file's path relative to `bucket_url` (its name, in a
     flat folder). When one key appears in several files, the file whose path sorts last wins
@@ -151,10 +139,11 @@ def files_resource(
     listing = filesystem(bucket_url=folder, file_glob=files.file_glob)
     disposition = files.effective_write_disposition
     files_read: list[str] = []
+    precedence = Precedence()
     if files.reader == "fast":
-        read_file = _fast_reader(files, pii, salt, lists_as_text, data_type_contract == "evolve")
+        read_file = _fast_reader(files, lists_as_text, data_type_contract == "evolve")
     else:
-        read_file = _row_reader(files, pii, salt)
+        read_file = _row_reader(files)
 
     @dlt.resource(name=files.table)
     def read_files() -> Iterator[Any]:
@@ -173,21 +162,46 @@ def files_resource(
                 lambda: loaded_file_names(dlt.current.pipeline(), files.table),
             )
             chosen = new_or_changed(items, state)
-        newer = None
         if disposition == "merge":
             paths = [i["relative_path"] for i in chosen]
             listed = [i["relative_path"] for i in items]
-            newer = newer_keys(files.table, files.primary_key, paths, listed)
+            precedence.newer = newer_keys(files.table, files.primary_key, paths, listed)
         for item in chosen:
-            path = item["relative_path"]
-            files_read.append(path)
-            yield from read_file(item, newer.after(path) if newer else None)
+            files_read.append(item["relative_path"])
+            yield from read_file(item)
             if state is not None:
                 mark_read(item, state)
 
     resource = read_files()
     _apply_file_hints(resource, files)
-    return resource, files_read
+    return resource, files_read, precedence
+
+
+class Precedence(ItemTransform[Any, dict[str, Any]]):
+    """The step leaving out rows whose key the table holds from a later-named file.
+
+    The resource sets `newer` when it starts (merge tables only); the step then filters each
+    item (one file's Arrow batch or list of rows) by the file in its `_source_file`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(lambda item: item)
+        self.newer: NewerKeys | None = None
+
+    def __call__(self, item: Any, meta: Any = None) -> Any:
+        """``item`` without the rows a later-named file already holds."""
+        if self.newer is None:
+            return item
+        if hasattr(item, "column_names"):
+            if not item.num_rows:
+                return item
+            newer = self.newer.after(item.column(SOURCE_FILE_COLUMN)[0].as_py())
+            return newer.filter_arrow(item) if newer else item
+        rows = item if isinstance(item, list) else [item]
+        if not rows:
+            return item
+        newer = self.newer.after(rows[0][SOURCE_FILE_COLUMN])
+        return newer.filter_rows(rows) if newer else item
 
 
 class NoMatchingFiles(ExplainedError):
@@ -201,22 +215,16 @@ class NoMatchingFiles(ExplainedError):
 
 
 def _fast_reader(
-    files: FilesSpec, pii: PiiRules, salt: bytes, lists_as_text: bool, conform: bool
-) -> Callable[[Any, NewerKeys | None], Iterator[Any]]:
+    files: FilesSpec, lists_as_text: bool, conform: bool
+) -> Callable[[Any], Iterator[Any]]:
     """Arrow batches of one file: DuckDB for local files, pyarrow for remote ones."""
-    remote_pii = arrow_transform(
-        pii.columns_for(files.table, "hash"), pii.columns_for(files.table, "drop"), salt
-    )
 
-    def read(item: Any, newer: NewerKeys | None) -> Iterator[Any]:
+    def read(item: Any) -> Iterator[Any]:
         path = local_path(item["file_url"])
         if path is not None:
-            batches = prefetch(duckdb_batches(path, files, pii, salt, lists_as_text, newer))
+            batches = prefetch(duckdb_batches(path, files, lists_as_text))
         else:
-            batches = (
-                newer.filter_arrow(remote_pii(batch)) if newer else remote_pii(batch)
-                for batch in _open_remote(item, files, lists_as_text)
-            )
+            batches = _open_remote(item, files, lists_as_text)
         for table in batches:
             if conform:
                 table = conform_to_table(table, files.table, files.columns or {})
@@ -230,23 +238,17 @@ def _open_remote(item: Any, files: FilesSpec, lists_as_text: bool) -> Iterator[A
         yield from pyarrow_batches(file_obj, files, lists_as_text)
 
 
-def _row_reader(
-    files: FilesSpec, pii: PiiRules, salt: bytes
-) -> Callable[[Any, NewerKeys | None], Iterator[Any]]:
-    """dlt's reference readers (dict rows), with the row-path PII transform."""
+def _row_reader(files: FilesSpec) -> Callable[[Any], Iterator[Any]]:
+    """dlt's reference readers (dict rows)."""
     from dlt.sources.filesystem.readers import _read_csv, _read_jsonl, _read_parquet
 
     read_chunks = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}[files.format]
-    pii_rows = row_transform(
-        pii.columns_for(files.table, "hash"), pii.columns_for(files.table, "drop"), salt
-    )
     kwargs = {"sep": files.csv_delimiter} if files.format == "csv" else {}
 
-    def read(item: Any, newer: NewerKeys | None) -> Iterator[Any]:
+    def read(item: Any) -> Iterator[Any]:
         for chunk in read_chunks([item], **kwargs):
             path = item["relative_path"]
-            rows = [dict(pii_rows(row), **{SOURCE_FILE_COLUMN: path}) for row in chunk]
-            rows = newer.filter_rows(rows) if newer else rows
+            rows = [dict(row, **{SOURCE_FILE_COLUMN: path}) for row in chunk]
             if rows:
                 yield rows
 

@@ -11,7 +11,11 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 from pipelines.kinds.base import BuildContext, PathT, Problem, SourceKind
-from pipelines.kinds.rest_api.config import rest_api_config_problems, rest_api_table_names
+from pipelines.kinds.rest_api.config import (
+    rest_api_config_problems,
+    rest_api_table_names,
+    with_table_names,
+)
 from pipelines.spec.fields import as_list
 
 if TYPE_CHECKING:
@@ -32,7 +36,10 @@ class RestApiKind(SourceKind):
 
     def problems(self, spec: SourceSpec, deep: bool) -> list[Problem]:
         """The block's shape, and with ``deep`` dlt's own validation of it."""
-        return rest_api_config_problems(spec.rest_api, deep=deep)
+        from pipelines.kinds.rest_api.resolve import resolve_pii_problems
+
+        problems = rest_api_config_problems(spec.rest_api, deep=deep)
+        return problems or resolve_pii_problems(spec.rest_api, spec)
 
     def declared_columns(self, spec: SourceSpec) -> dict[tuple[str, str], PathT]:
         """Primary keys, `columns:` hints and fields asked for in the query."""
@@ -59,20 +66,22 @@ class RestApiKind(SourceKind):
         return found
 
     def build_source(self, spec: SourceSpec, context: BuildContext) -> Any:
-        """dlt's `rest_api_source`, with concurrent pages where exact, Arrow pages and PII."""
+        """dlt's `rest_api_source`, with concurrent pages where exact and Arrow pages."""
         from dlt.sources.rest_api import rest_api_source
 
-        from pipelines.governance.pii import attach_pii
         from pipelines.governance.secrets import resolve_secrets
         from pipelines.kinds.arrow_records import RecordsToArrow
         from pipelines.kinds.rest_api.pages import use_concurrent_pages
+        from pipelines.kinds.rest_api.resolve import resolved_fields
 
-        config = resolve_secrets(spec.rest_api, spec.name)
+        # path-string resources (`v2/users`) get the table name validation promised (`v2_users`)
+        config = with_table_names(resolve_secrets(spec.rest_api, spec.name))
         source = rest_api_source(config, name=spec.name)
         use_concurrent_pages(source, config, spec.max_concurrent_requests)
+        parents = resolved_fields(config)  # their children read dicts, as dlt hands them out
         for resource in source.resources.values():
-            resource.add_step(RecordsToArrow(lists_as_text=context.lists_as_text))
-        attach_pii(source, spec, context.salt)
+            if resource.name not in parents:
+                resource.add_step(RecordsToArrow(lists_as_text=context.lists_as_text))
         return source
 
     def run_settings(self, spec: SourceSpec) -> contextlib.AbstractContextManager[None]:

@@ -1,101 +1,118 @@
-"""The `rest_api:` block: a dlt RESTAPIConfig written verbatim, checked by dlt's own validator."""
+"""The `rest_api:` block: a dlt RESTAPIConfig written verbatim, checked as strictly as dlt does.
+
+Layers, in order: the shape sourcegate relies on (no dlt import), sourcegate's own rules
+(table names, credentials from `{secret: NAME}`), then with ``deep`` dlt's schema check
+(`dlt_schema`) and an offline build of the source (`offline_build`).
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from pipelines.governance.secrets import mask_secrets
+from pipelines.kinds.base import Problem
+from pipelines.kinds.rest_api.auth_rules import auth_problems
 
-_PATH_PART = re.compile(r"([^/\[\]]+)|\[(\d+)\]")
-_MAX_MESSAGE = 240
+_TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+# A resource written as an endpoint path (`v2/users`): dlt names its table `v2_users`.
+_PATH_RESOURCE = re.compile(r"^[a-z][a-z0-9]*(?:[_/][a-z0-9]+)*$")
+TABLE_RULE = "sourcegate rule: a resource's table name is a lower-case identifier"
 
 
 def rest_api_table_names(config: dict[str, Any]) -> list[str]:
-    """Table names of the resources, in file order (a resource's `table_name` wins)."""
+    """Table names of the resources, in file order (a resource's `table_name` wins).
+
+    A resource written as a path string lands in the table dlt's naming gives it: `v2/users`
+    becomes `v2_users`.
+    """
     names: list[str] = []
     for resource in config.get("resources") or []:
         if isinstance(resource, str):
-            names.append(resource)
+            names.append(_path_table(resource))
         elif isinstance(resource, dict):
             table = resource.get("table_name")
             names.append(table if isinstance(table, str) else str(resource.get("name", "")))
     return names
 
 
-def rest_api_config_problems(
-    config: dict[str, Any], deep: bool = True
-) -> list[tuple[tuple[str | int, ...], str]]:
+def with_table_names(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with each path-string resource given the table name sourcegate expects.
+
+    dlt accepts `resources: [v2/users]` and would name both the resource and its table
+    `v2/users`; this spells the resource out so its `table_name` is the asset's table.
+    """
+    resources = []
+    for resource in config.get("resources") or []:
+        if isinstance(resource, str) and _path_table(resource) != resource:
+            resource = {"name": resource, "endpoint": {"path": resource}}
+            resource["table_name"] = _path_table(resource["name"])
+        resources.append(resource)
+    return {**config, "resources": resources}
+
+
+def _path_table(resource: str) -> str:
+    return resource.replace("/", "_") if _PATH_RESOURCE.match(resource) else resource
+
+
+def rest_api_config_problems(config: dict[str, Any], deep: bool = True) -> list[Problem]:
     """(path, message) pairs for a `rest_api:` block, empty when valid.
 
-    ``deep`` runs dlt's own `_validate_config` (which imports dlt); without it only the shape
-    that sourcegate itself relies on is checked.
+    ``deep`` also runs dlt's own checks (which import dlt): its schema validation and an
+    offline build of the source with dummy secrets and no network.
     """
-    problems: list[tuple[tuple[str | int, ...], str]] = []
-    if not isinstance(config.get("resources"), list) or not config["resources"]:
-        return [(("rest_api",), "rest_api needs a non-empty 'resources' list")]
-    if not isinstance(config.get("client"), dict) or not config["client"].get("base_url"):
-        return [(("rest_api", "client"), "rest_api needs a client with a base_url")]
+    shape = _shape_problems(config)
+    if shape:
+        return shape
+    problems = _table_name_problems(config)
     if deep:
-        problems.extend(_dlt_problems(config))
+        from pipelines.kinds.rest_api.dlt_schema import dlt_schema_problems
+        from pipelines.kinds.rest_api.offline_build import with_dummy_secrets
+
+        schema = dlt_schema_problems(with_dummy_secrets(config))
+        if schema:
+            return problems + schema
+    problems.extend(auth_problems(config))
+    if deep and not problems:
+        from pipelines.kinds.rest_api.offline_build import offline_build_problems
+
+        problems.extend(offline_build_problems(config))
+    return problems
+
+
+def _shape_problems(config: dict[str, Any]) -> list[Problem]:
+    resources = config.get("resources")
+    if not isinstance(resources, list) or not resources:
+        return [(("rest_api",), "rest_api needs a non-empty 'resources' list")]
+    client = config.get("client")
+    if not isinstance(client, dict) or not client.get("base_url"):
+        return [(("rest_api", "client"), "rest_api needs a client with a base_url")]
+    return [
+        (
+            ("rest_api", "resources", index),
+            f"rest_api.resources[{index}]: each resource is an endpoint path such as users, or a "
+            f"mapping with name: and endpoint:; got {type(resource).__name__} "
+            f"{repr(resource)[:40]}",
+        )
+        for index, resource in enumerate(resources)
+        if not isinstance(resource, str | dict)
+    ]
+
+
+def _table_name_problems(config: dict[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
     for index, name in enumerate(rest_api_table_names(config)):
-        if not re.match(r"^[a-z_][a-z0-9_]*$", name):
+        if not _TABLE_NAME.match(name):
+            resource = config["resources"][index]
+            fix = (
+                f"write it as {{name: <table>, endpoint: {resource}}}"
+                if isinstance(resource, str)
+                else "set name: (or table_name:) to lower-case letters, digits and underscores"
+            )
             problems.append(
                 (
                     ("rest_api", "resources", index),
                     f"resource name {name!r} must be lower-case letters, digits and underscores; "
-                    "it becomes the table name",
+                    f"it becomes the table name; {fix} ({TABLE_RULE})",
                 )
             )
     return problems
-
-
-def _dlt_problems(config: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
-    from dlt.common.exceptions import DictValidationException
-    from dlt.sources.rest_api import _validate_config
-
-    try:
-        # Secrets are masked first: validation must never see (or echo) a real value.
-        _validate_config(mask_secrets(config))
-    except DictValidationException as exc:
-        leaf = _most_specific(exc)
-        path = ("rest_api", *_parse_path(leaf.path), *_parse_path(leaf.field or ""))
-        return [(path, f"{_dotted(path)}: {_shorten(leaf.msg)}")]
-    return []
-
-
-def _most_specific(exc: Any) -> Any:
-    """Pick the nested dlt error that points deepest into the config, preferring unknown keys."""
-    leaves: list[Any] = []
-
-    def walk(node: Any) -> None:
-        nested = getattr(node, "nested_exceptions", None) or []
-        if not nested:
-            leaves.append(node)
-        for child in nested:
-            walk(child)
-
-    walk(exc)
-
-    def rank(leaf: Any) -> tuple[int, int, int]:
-        depth = len(_parse_path(leaf.path)) + len(_parse_path(leaf.field or ""))
-        useful = "unexpected fields" in leaf.msg or "invalid type" in leaf.msg
-        return (int("callable" not in leaf.msg), int(useful), depth)
-
-    return max(leaves, key=rank)
-
-
-def _parse_path(text: str) -> list[str | int]:
-    return [int(idx) if idx else key for key, idx in _PATH_PART.findall(text) if key != "." or idx]
-
-
-def _dotted(path: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
-
-
-def _shorten(message: str) -> str:
-    message = message.replace("`", "'").split("\n")[0]
-    return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 3] + "..."

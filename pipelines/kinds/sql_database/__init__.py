@@ -1,4 +1,4 @@
-"""SQL databases: tables copied with dlt's `sql_database` source, as Arrow, PII applied."""
+"""SQL databases: tables copied with dlt's `sql_database` source, as Arrow."""
 
 from __future__ import annotations
 
@@ -39,7 +39,6 @@ class SqlDatabaseKind(SourceKind):
         import dlt
         from dlt.sources.sql_database import sql_database
 
-        from pipelines.governance.pii import attach_pii
         from pipelines.governance.secrets import resolve_secrets
 
         sql = spec.sql_database
@@ -64,5 +63,4 @@ class SqlDatabaseKind(SourceKind):
                     table.incremental.cursor_column, initial_value=table.incremental.initial_value
                 )
             source.resources[table.name].apply_hints(**hints)
-        attach_pii(source, spec, context.salt)
         return source
