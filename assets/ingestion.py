@@ -120,7 +120,7 @@ def _load_tables(
     context: AssetExecutionContext, dlt: DltLoaderResource, spec: SourceSpec, wh: Warehouse
 ) -> Iterator[MaterializeResult]:
     from pipelines.runtime.build import build_pipeline, build_source, pii_guard
-    from pipelines.runtime.load import load_source
+    from pipelines.runtime.load import forget_trace, load_source
 
     tables = spec.table_names()
     pipeline = None
@@ -156,6 +156,8 @@ def _load_tables(
         # and rows: every frame is kept, every message scrubbed.
         context.log.error(loggable_traceback(exc, spec))
         transient = is_transient(exc)
+        if pipeline is not None:
+            forget_trace(pipeline)
         if not transient and pipeline is not None:
             reason += _drop_failed_load(context, spec, pipeline, exc)
         # Retrying a contract violation or a bad token only repeats the failure.

@@ -213,3 +213,42 @@ def test_a_package_extracted_before_a_kill_never_lands_unchecked(
     assert not outcome.success
     assert "looks like personal data" in outcome.failure
     assert "Acme-Mail.io" not in (_everything(warehouse_path) if warehouse_path.exists() else "")
+
+
+def test_lists_become_json_text_only_after_their_pii_is_applied(tmp_path: Path) -> None:
+    """On PostgreSQL lists land as JSON text; the PII step must still see them as lists."""
+    from pipelines.runtime.build import build_source
+    from pipelines.runtime.warehouse import Warehouse
+    from pipelines.spec.registry import load_registry
+
+    records = _with_lists(2)
+    rules = RULES.replace("people.shipping.phone]", "people.shipping.phone, people.contacts.email]")
+    rules = rules.replace("drop: [", "drop: [people.emails, ")
+    with serve(people_api(records)) as api:
+        people_source(tmp_path / "sources", api.base_url, pii=rules)
+        spec = load_registry(tmp_path / "sources").get("people_api").spec
+        postgres = Warehouse.from_setting("postgresql://loader@127.0.0.1:1/marketing")
+        items = list(build_source(spec, postgres, salt=b"s").resources["people"])
+    table = items[0]
+    contacts = [json.loads(text) for text in table.column("contacts").to_pylist()]
+    assert contacts[1] == [
+        {"email": hash_value("email", "friend1@leak-mail.io", b"s"), "role": "partner"}
+    ]
+    assert "emails" not in table.column_names
+
+
+def test_nested_personal_data_far_down_an_arrow_batch_is_found(
+    tmp_path: Path, materialize_sources, warehouse_path: Path
+) -> None:
+    """Detection reads the Arrow type and non-empty rows, not just the first rows."""
+    records = people(300)
+    for i, record in enumerate(records):
+        record["contacts"] = [{"email": f"friend{i}@leak-mail.io"}] if i >= 250 else []
+    with serve(people_api(records)) as api:
+        people_source(tmp_path / "sources", api.base_url, stage="production", pii=RULES)
+        outcome = materialize_sources(tmp_path / "sources")
+    assert not outcome.success
+    assert "people.contacts__email looks like personal data (by its values: email)" in (
+        outcome.failure
+    )
+    assert "leak-mail.io" not in (_everything(warehouse_path) if warehouse_path.exists() else "")

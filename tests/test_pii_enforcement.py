@@ -292,3 +292,36 @@ def test_one_table_of_a_multi_table_source_materializes_alone(
     assert outcome.success, outcome.failure
     assert list(outcome.materializations) == [("member_orders", "members")]
     assert query("select count(*) from member_orders.members") == [(3,)]
+
+
+def test_a_child_url_holding_a_parent_value_never_reaches_logs_or_dlt_folders(
+    tmp_path: Path, materialize_sources, warehouse_path: Path
+) -> None:
+    from dagster import DagsterInstance
+    from dagster._serdes import serialize_value
+
+    from tests.fake_api import FakeApi, json_response
+
+    api = FakeApi(token=PII_TOKEN)
+    api.routes["/members"] = lambda request: json_response(
+        200, {"data": [{"id": "m1", "email": "anna.leak@acme-mail.io"}]}
+    )
+    child = PARENT_CHILD.replace(
+        "members/{{resources.members.id}}/orders", "members/{{resources.members.email}}/orders"
+    ).replace("  hash: [{hashed}]", "  keep: {{members.email: {hashed}}}")
+    with serve(api) as running, DagsterInstance.ephemeral() as instance:
+        (tmp_path / "sources").mkdir()
+        (tmp_path / "sources" / "member_orders.yaml").write_text(
+            child.format(base=running.base_url, hashed="the API addresses members by email")
+        )
+        outcome = materialize_sources(tmp_path / "sources", instance=instance)
+        log = "\n".join(serialize_value(e) for e in instance.all_logs(outcome.result.run_id))
+    assert not outcome.success
+    assert "404 Not Found for GET" in outcome.failure
+    assert "anna.leak" not in log
+    folder = warehouse_path.parent
+    assert not [
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and b"anna.leak" in p.read_bytes() and p.suffix != ".duckdb"
+    ]

@@ -35,8 +35,7 @@ from pipelines.runtime.failures import ExplainedError
 
 # Columns dlt or sourcegate add; they never hold personal data.
 _SYSTEM_PREFIXES = ("_dlt_", "_source_file")
-_SCAN_ROWS = 1_000  # rows of an Arrow table looked at for samples
-_NESTED_SCAN_ROWS = 200  # rows of a list or object column walked for samples
+_NESTED_SCAN_ROWS = 200  # rows of a list or object column walked at a time for samples
 STATE_KEY = "sourcegate_pii_matched"  # source state: table -> rule paths that matched once
 
 
@@ -178,8 +177,7 @@ class PiiGuard:
                 edited = [self._edit(table, column, v)[1] for v in values.to_pylist()]
                 data = data.set_column(index, name, pa.array(edited))
             elif pat.is_nested(values.type):
-                for value in values.slice(0, _NESTED_SCAN_ROWS).to_pylist():
-                    self._edit(table, column, value)  # no rule inside: samples the leaves
+                self._sample_nested(table, column, values)
             else:
                 self._sample_arrow(seen, column, values)
         return data.drop_columns(dropped) if dropped else data
@@ -274,9 +272,45 @@ class PiiGuard:
             return
         kind = values.type
         if pat.is_string(kind) or pat.is_large_string(kind) or pat.is_integer(kind):
-            sample.extend(pc.drop_null(values.slice(0, _SCAN_ROWS)).to_pylist()[:wanted])
+            # the first non-null values wherever they are: a column may be empty for a while
+            sample.extend(pc.drop_null(values).slice(0, wanted).to_pylist())
         elif pat.is_boolean(kind):
-            sample.extend(pc.drop_null(values.slice(0, SAMPLE_VALUES)).to_pylist()[:wanted])
+            sample.extend(pc.drop_null(values).slice(0, wanted).to_pylist())
+
+    def _sample_nested(self, table: str, column: str, values: Any) -> None:
+        """Record every leaf path the Arrow type has, then sample leaves from non-empty rows."""
+        import pyarrow.compute as pc
+
+        seen = self.columns[table]
+        leaves = _leaf_paths(values.type, column, self.rules.naming)
+        for leaf in leaves:
+            seen.setdefault(leaf, [])
+        present = pc.drop_null(values)
+        for start in range(0, len(present), _NESTED_SCAN_ROWS):
+            if all(len(seen[leaf]) >= SAMPLE_VALUES for leaf in leaves):
+                return
+            for value in present.slice(start, _NESTED_SCAN_ROWS).to_pylist():
+                self._edit(table, column, value)  # no rule inside: this only samples
+
+
+def _leaf_paths(arrow_type: Any, path: str, naming: Any) -> list[str]:
+    """The landed paths of an Arrow type's leaves: struct fields nest, list items share a path."""
+    import pyarrow.types as pat
+
+    if pat.is_struct(arrow_type):
+        fields = [arrow_type.field(index) for index in range(arrow_type.num_fields)]
+        return [
+            leaf
+            for field in fields
+            for leaf in _leaf_paths(
+                field.type,
+                f"{path}{NESTING_SEPARATOR}{naming.normalize_identifier(field.name)}",
+                naming,
+            )
+        ]
+    if pat.is_list(arrow_type) or pat.is_large_list(arrow_type):
+        return _leaf_paths(arrow_type.value_type, path, naming)
+    return [path]
 
 
 def _remembered_matches() -> dict[str, list[str]]:

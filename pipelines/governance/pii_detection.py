@@ -17,17 +17,21 @@ SAMPLE_VALUES = 50  # non-null values sampled per column
 
 # (what it is, pattern on the landed name with `__` read as `_`), first match wins
 _NAME_KINDS = [
-    ("email", r"e_?mail"),
+    ("email", r"e_?mail|posta_?elettronica"),
     ("IP address", r"ip|ip_?addr(ess)?|ip_?v[46]"),
-    ("phone number", r"phone|mobile|telephone|cell_?phone|phone_?number|tel|fax|whatsapp"),
+    (
+        "phone number",
+        r"phone|mobile|telephone|cell_?phone|phone_?number|tel|fax|whatsapp|msisdn|"
+        r"telefono|cellulare|numero_?di_?telefono",
+    ),
     ("first name", r"first_?name|given_?name|forename"),
-    ("last name", r"last_?name|family_?name|surname"),
+    ("last name", r"last_?name|family_?name|surname|cognome"),
     ("full name", r"full_?name|contact_?name|customer_?name|person_?name"),
-    ("birth date", r"birth_?date|birthday|date_of_birth|dob|birth_?day"),
+    ("birth date", r"birth_?date|birthday|date_of_birth|dob|birth_?day|data_di_nascita"),
     ("IBAN", r"iban"),
     ("tax code", r"tax_?code|tax_?id|codice_?fiscale|fiscal_?code|ssn|national_?id"),
     ("card number", r"card_?number|credit_?card|cc_?number|pan"),
-    ("address", r"address|street|address_?line_?\d?|addr"),
+    ("address", r"address|street|address_?line_?\d?|addr|indirizzo"),
 ]
 # an optional plural (`emails`, `addresses`): a list of them is just as personal
 _NAME_PATTERNS = [
@@ -36,7 +40,8 @@ _NAME_PATTERNS = [
 
 _PEOPLE_TABLE = re.compile(
     r"(customer|contact|user|people|person|profile|member|subscriber|lead|client|employee|"
-    r"recipient|patient|student|buyer|shopper|guest|account_?holder|owner)"
+    r"recipient|patient|student|buyer|shopper|guest|account_?holder|owner|clienti|contatti|"
+    r"utenti|iscritti)"
 )
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE_SHAPE = re.compile(r"^\+?[\d\s().\-/]{6,24}$")
@@ -89,7 +94,7 @@ def classify_column(column: str, sample: list[Any], table: str = "") -> str | No
 
 def _person_name(table: str, column: str) -> str | None:
     leaf = column.rsplit("__", 1)[-1]
-    return "full name" if leaf == "name" and _PEOPLE_TABLE.search(table.lower()) else None
+    return "full name" if leaf in ("name", "nome") and _PEOPLE_TABLE.search(table.lower()) else None
 
 
 def _is_email(value: str | int) -> bool:

@@ -74,6 +74,8 @@ _KNOWN_PREFIXES = re.compile(
 )
 _URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
 _URL_OR_PATH = re.compile(r"^[\w.~%+\-/:@]*$")  # what comes before a query; not JSONPath
+# 32+ hex characters (an MD5-length key): too few symbols to pass the entropy test below
+_HEX_TOKEN = re.compile(r"^[0-9a-fA-F]{32,}$")
 _BEARER = re.compile(r"^(bearer|basic|token)\s+\S{8,}$", re.IGNORECASE)
 # Words, identifiers, header names and dates: `created_at`, `X-API-Key`, `v2`, `2024-06-01`.
 _NAME_PART = re.compile(r"^([A-Za-z]+\d{0,2}|\d{1,4})$")
@@ -168,7 +170,7 @@ def secret_in_url_path(value: str) -> bool:
 def looks_like_credential(value: str) -> bool:
     """A known token prefix, an auth header value, or a long random-looking string."""
     text = value.strip()
-    if _KNOWN_PREFIXES.match(text) or _BEARER.match(text):
+    if _KNOWN_PREFIXES.match(text) or _BEARER.match(text) or _HEX_TOKEN.match(text):
         return True
     if len(text) < _MIN_ENTROPY_LENGTH or any(c.isspace() for c in text) or "/" in text:
         return False

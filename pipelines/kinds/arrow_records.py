@@ -2,9 +2,9 @@
 
 Nested objects become `parent__child` columns (dlt's own naming for nested fields); lists land
 as JSON columns. DuckDB takes Arrow lists directly (dlt stores them as JSON); for other
-warehouses lists are turned into JSON text first, because PostgreSQL's loader cannot take Arrow
-list columns. Pages of API records are converted to Arrow tables before dlt sees them, several
-times faster than dlt's row-by-row normalizer.
+warehouses lists are turned into JSON text after the PII step (`ListsAsText`), because
+PostgreSQL's loader cannot take Arrow list columns. Pages of API records are converted to Arrow
+tables before dlt sees them, several times faster than dlt's row-by-row normalizer.
 """
 
 from __future__ import annotations
@@ -16,11 +16,8 @@ from dlt.extract.items_transform import ItemTransform
 from pipelines.governance.pii import NESTING_SEPARATOR
 
 
-def flatten_structs(table: Any, lists_as_text: bool = False) -> Any:
-    """Flatten struct columns (recursively) into `parent__child` columns.
-
-    ``lists_as_text`` also turns list columns into JSON text (for warehouses other than DuckDB).
-    """
+def flatten_structs(table: Any) -> Any:
+    """Flatten struct columns (recursively) into `parent__child` columns."""
     import pyarrow.types as pat
 
     while any(pat.is_struct(field.type) for field in table.schema):
@@ -28,10 +25,31 @@ def flatten_structs(table: Any, lists_as_text: bool = False) -> Any:
     names = [name.replace(".", NESTING_SEPARATOR) for name in table.column_names]
     if names != table.column_names:
         table = table.rename_columns(names)
-    for index, field in enumerate(table.schema if lists_as_text else ()):
+    return table
+
+
+def lists_as_json_text(table: Any) -> Any:
+    """List and map columns as JSON text, for warehouses whose loader takes no Arrow lists."""
+    import pyarrow.types as pat
+
+    for index, field in enumerate(table.schema):
         if pat.is_list(field.type) or pat.is_large_list(field.type) or pat.is_map(field.type):
             table = table.set_column(index, field.name, _as_json_text(table.column(index)))
     return table
+
+
+class ListsAsText(ItemTransform[Any, dict[str, Any]]):
+    """The step turning Arrow list columns into JSON text (PostgreSQL and other warehouses).
+
+    It runs after the PII step, which must see lists as lists to reach inside them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(lambda item: item)
+
+    def __call__(self, item: Any, meta: Any = None) -> Any:
+        """Convert an Arrow item's list columns; pass anything else through unchanged."""
+        return lists_as_json_text(item) if hasattr(item, "column_names") else item
 
 
 def _as_json_text(column: Any) -> Any:
@@ -46,7 +64,7 @@ def _as_json_text(column: Any) -> Any:
     )
 
 
-def records_to_arrow(records: list[dict[str, Any]], lists_as_text: bool = False) -> Any | None:
+def records_to_arrow(records: list[dict[str, Any]]) -> Any | None:
     """One page of records as a flattened Arrow table, or None if types clash within the page."""
     import pyarrow as pa
 
@@ -54,7 +72,7 @@ def records_to_arrow(records: list[dict[str, Any]], lists_as_text: bool = False)
         table = pa.Table.from_pylist(records)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         return None
-    return flatten_structs(table, lists_as_text)
+    return flatten_structs(table)
 
 
 class RecordsToArrow(ItemTransform[Any, dict[str, Any]]):
@@ -64,15 +82,14 @@ class RecordsToArrow(ItemTransform[Any, dict[str, Any]]):
     another) stays as rows, so dlt's normalizer can still handle it.
     """
 
-    def __init__(self, lists_as_text: bool = False) -> None:
+    def __init__(self) -> None:
         super().__init__(lambda item: item)
-        self.lists_as_text = lists_as_text
 
     def __call__(self, item: Any, meta: Any = None) -> Any:
         """Convert a page of dict records; pass anything else through unchanged."""
         if isinstance(item, dict):
             item = [item]
         if isinstance(item, list) and item and all(isinstance(r, dict) for r in item):
-            table = records_to_arrow(item, self.lists_as_text)
+            table = records_to_arrow(item)
             return item if table is None else table
         return item

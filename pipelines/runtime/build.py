@@ -57,6 +57,11 @@ def build_source(
     guard.attach(source)
     source.sourcegate_pii = guard
     kind.after_pii(source, spec, context)
+    if context.lists_as_text:
+        from pipelines.kinds.arrow_records import ListsAsText
+
+        for resource in source.resources.values():
+            resource.add_step(ListsAsText())
     for resource in source.resources.values():
         # Tables loaded from Arrow items before load ids were added to them lack the column;
         # dlt would add it as NOT NULL, which no warehouse accepts on a table with rows.

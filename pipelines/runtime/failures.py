@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pipelines.governance.contracts import explain_contract_violation
-from pipelines.runtime.value_errors import find_refused_value, scrub_message, scrub_text
+from pipelines.runtime.value_errors import find_refused_value, scrub_message, scrub_text, scrub_url
 from pipelines.spec.models import SourceSpec
 
 _URL_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*?(?=:?\s|:?$|['\"])")
@@ -114,7 +114,7 @@ def _bare_url(response: Any) -> str:
     host = parts.hostname or ""
     if parts.port:
         host += f":{parts.port}"
-    return parts._replace(netloc=host, query="", fragment="").geturl()
+    return scrub_url(parts._replace(netloc=host, query="", fragment="").geturl())
 
 
 def _explain_bad_json(error: Any) -> str:

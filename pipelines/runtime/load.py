@@ -8,6 +8,7 @@ the package is dropped and nothing reaches the warehouse.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pipelines.governance.pii import PiiGuard, PiiRefusedError, PiiReport
@@ -77,3 +78,10 @@ def load_source(pipeline: Any, source: Any, spec: SourceSpec, guard: PiiGuard) -
     load_info = pipeline.load()
     load_info.raise_on_failed_jobs()
     return LoadOutcome(load_info, report)
+
+
+def forget_trace(pipeline: Any) -> None:
+    """Delete dlt's trace of the last run: a failure's text in it may quote a URL or a body."""
+    from dlt.pipeline.trace import TRACE_FILE_NAME
+
+    (Path(pipeline.working_dir) / TRACE_FILE_NAME).unlink(missing_ok=True)

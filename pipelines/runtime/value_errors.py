@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 _SHAPE_CHARS = 40
 _MESSAGE_CHARS = 300
@@ -186,15 +187,28 @@ def scrub_text(text: str) -> str:
     return "\n".join(scrubbed)
 
 
+def scrub_url(url: str) -> str:
+    """``url`` with each path segment that looks like data shaped: a child resource's URL holds
+    its parent's values (`/members/anna@x.io/orders` -> `/members/XXXX@X.XX/orders`)."""
+    scheme, sep, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    segments = [
+        value_shape(unquote(s)) if _looks_like_data(unquote(s)) else s for s in path.split("/")
+    ]
+    return f"{scheme}{sep}{host}{slash}{'/'.join(segments)}"
+
+
+def _looks_like_data(text: str) -> bool:
+    return "@" in text or sum(char.isdigit() for char in text) >= 4
+
+
 def _scrub_part(match: re.Match[str]) -> str:
     if match.group("url"):
-        return match.group("url")
+        return scrub_url(match.group("url"))
     quoted = match.group("quoted")
     if quoted:
         return quoted[0] + value_shape(quoted[1:-1]) + quoted[-1]
     word = match.group("word")
     if word.startswith("/") and "@" not in word:  # a file path
         return word
-    if "@" in word or sum(char.isdigit() for char in word) >= 4:
-        return value_shape(word)
-    return word
+    return value_shape(word) if _looks_like_data(word) else word

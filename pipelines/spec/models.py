@@ -214,6 +214,16 @@ class SourceSpec(StrictModel):
         if found:
             return found
         tables = self.table_names()
+        for table in tables:
+            if "__" in table:
+                found.append(
+                    (
+                        (self.kind,),
+                        f"table name {table!r} contains '__', which dlt reserves for nested "
+                        f"tables (`parent__child`); use a single underscore, e.g. "
+                        f"{table.replace('__', '_')!r}",
+                    )
+                )
         for table in self.checks:
             if table not in tables:
                 found.append((("checks", table), _unknown_table("checks", table, tables)))

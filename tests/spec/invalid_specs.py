@@ -39,6 +39,12 @@ INVALID_SPECS = [
         "unknown key 'incremntal'; did you mean 'incremental'?",
     ),
     (
+        "double_underscore_table",
+        _replace("  table: contacts\n", "  table: crm__contacts\n"),
+        4,
+        "table name 'crm__contacts' contains '__', which dlt reserves for nested tables",
+    ),
+    (
         "pii_rule_on_a_table_the_source_does_not_load",
         VALID + "pii:\n  hash: [contact.email]\n",
         15,

@@ -44,7 +44,6 @@ class FilesKind(SourceKind):
         resource, files_read, precedence = files_resource(
             spec.files,
             context.root,
-            lists_as_text=context.lists_as_text,
             data_type_contract=spec.schema_contract()["data_type"],
         )
         source = dlt.source(name=spec.name)(lambda: [resource])()

@@ -31,7 +31,6 @@ from pipelines.kinds.files.prefetch import prefetch
 from pipelines.kinds.files.tracking import mark_read, migrate_mtime_cursor, new_or_changed
 from pipelines.kinds.files.variant_columns import conform_to_table
 from pipelines.runtime.failures import ExplainedError
-from pipelines.runtime.warehouse import quote_identifier
 from pipelines.spec.models import FilesSpec
 
 BATCH_ROWS = 500_000
@@ -66,7 +65,7 @@ def local_path(file_url: str) -> str | None:
     return parsed.path if parsed.scheme in ("", "file") else None
 
 
-def duckdb_batches(path: str, files: FilesSpec, lists_as_text: bool = False) -> Iterator[Any]:
+def duckdb_batches(path: str, files: FilesSpec) -> Iterator[Any]:
     """Arrow batches of one local file, read by DuckDB."""
     import duckdb
 
@@ -74,21 +73,12 @@ def duckdb_batches(path: str, files: FilesSpec, lists_as_text: bool = False) -> 
 
     reader = _DUCKDB_READERS[files.format].format(path="$path", delimiter="$delimiter")
     with duckdb.connect() as con:
-        described = con.execute(f"describe select * from {reader}", _params(path, files))
-        projection = []
-        for column, column_type, *_ in described.fetchall():
-            quoted = quote_identifier(column)
-            if lists_as_text and (column_type.endswith("[]") or column_type.startswith("MAP")):
-                projection.append(f"to_json({quoted})::varchar as {quoted}")  # lists as JSON text
-            else:
-                projection.append(quoted)
-        query = f"select {', '.join(projection)} from {reader}"
-        relation = con.execute(query, _params(path, files))
+        relation = con.execute(f"select * from {reader}", _params(path, files))
         for batch in relation.to_arrow_reader(BATCH_ROWS):
-            yield flatten_structs(_as_table(batch), lists_as_text)
+            yield flatten_structs(_as_table(batch))
 
 
-def pyarrow_batches(file_obj: Any, files: FilesSpec, lists_as_text: bool = False) -> Iterator[Any]:
+def pyarrow_batches(file_obj: Any, files: FilesSpec) -> Iterator[Any]:
     """Arrow batches of one open (remote) file, read by pyarrow a block at a time."""
     import pyarrow.csv as pa_csv
     import pyarrow.json as pa_json
@@ -111,13 +101,12 @@ def pyarrow_batches(file_obj: Any, files: FilesSpec, lists_as_text: bool = False
     else:
         batches = pq.ParquetFile(file_obj).iter_batches(batch_size=BATCH_ROWS)
     for batch in batches:
-        yield flatten_structs(_as_table(batch), lists_as_text)
+        yield flatten_structs(_as_table(batch))
 
 
 def files_resource(
     files: FilesSpec,
     root: Path,
-    lists_as_text: bool = False,
     data_type_contract: str = "evolve",
 ) -> tuple[Any, list[str], Precedence]:
     """A dlt resource listing the matching files and yielding their rows.
@@ -141,7 +130,7 @@ def files_resource(
     files_read: list[str] = []
     precedence = Precedence()
     if files.reader == "fast":
-        read_file = _fast_reader(files, lists_as_text, data_type_contract == "evolve")
+        read_file = _fast_reader(files, data_type_contract == "evolve")
     else:
         read_file = _row_reader(files)
 
@@ -214,17 +203,15 @@ class NoMatchingFiles(ExplainedError):
         )
 
 
-def _fast_reader(
-    files: FilesSpec, lists_as_text: bool, conform: bool
-) -> Callable[[Any], Iterator[Any]]:
+def _fast_reader(files: FilesSpec, conform: bool) -> Callable[[Any], Iterator[Any]]:
     """Arrow batches of one file: DuckDB for local files, pyarrow for remote ones."""
 
     def read(item: Any) -> Iterator[Any]:
         path = local_path(item["file_url"])
         if path is not None:
-            batches = prefetch(duckdb_batches(path, files, lists_as_text))
+            batches = prefetch(duckdb_batches(path, files))
         else:
-            batches = _open_remote(item, files, lists_as_text)
+            batches = _open_remote(item, files)
         for table in batches:
             if conform:
                 table = conform_to_table(table, files.table, files.columns or {})
@@ -233,9 +220,9 @@ def _fast_reader(
     return read
 
 
-def _open_remote(item: Any, files: FilesSpec, lists_as_text: bool) -> Iterator[Any]:
+def _open_remote(item: Any, files: FilesSpec) -> Iterator[Any]:
     with item.open(mode="rb") as file_obj:
-        yield from pyarrow_batches(file_obj, files, lists_as_text)
+        yield from pyarrow_batches(file_obj, files)
 
 
 def _row_reader(files: FilesSpec) -> Callable[[Any], Iterator[Any]]:

@@ -81,7 +81,7 @@ class RestApiKind(SourceKind):
         parents = resolved_fields(config)  # their children read dicts, as dlt hands them out
         for resource in source.resources.values():
             if resource.name not in parents:
-                resource.add_step(RecordsToArrow(lists_as_text=context.lists_as_text))
+                resource.add_step(RecordsToArrow())
         return source
 
     def run_settings(self, spec: SourceSpec) -> contextlib.AbstractContextManager[None]:

@@ -29,8 +29,10 @@ def resolved_fields(config: dict[str, Any]) -> dict[str, set[str]]:
         for value in (endpoint.get("params") or {}).values():
             if isinstance(value, dict) and value.get("type") == "resolve":
                 found.setdefault(str(value.get("resource")), set()).add(str(value.get("field")))
-        texts = [str(endpoint.get("path") or ""), str(endpoint.get("params") or "")]
-        texts += [str(endpoint.get("json") or ""), str(resource.get("include_from_parent") or "")]
+        # dlt expands placeholders in the path, query, body and headers
+        places = ("path", "params", "json", "data", "headers")
+        texts = [str(endpoint.get(place) or "") for place in places]
+        texts.append(str(resource.get("include_from_parent") or ""))
         for text in texts:
             for parent, field in _PLACEHOLDER.findall(text):
                 found.setdefault(parent, set()).add(field)
