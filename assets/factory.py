@@ -49,7 +49,11 @@ def definitions_from_registry(registry: Registry, warehouse: Warehouse) -> Defin
 def definitions_for_sources(
     enabled: list[LoadedSource], warehouse: Warehouse | str | Path
 ) -> Definitions:
-    """Assets (with their checks), schedules and resources for ``enabled`` sources."""
+    """Assets (with their checks), schedules and resources for ``enabled`` sources.
+
+    The mart reads the sources given here: to load a few sources, build them alone, and build
+    the mart's run over every enabled source (as `sourcegate run` does).
+    """
     if not isinstance(warehouse, Warehouse):
         warehouse = Warehouse.from_setting(warehouse)
     assets = [build_ingestion_asset(source, warehouse.catalog) for source in enabled]

@@ -163,7 +163,7 @@ def bench_api(scale: dict, repeat: int, log: Callable[[str], None]) -> list[Row]
     rows = [
         Row(
             "api",
-            "dlt rest_api run (Arrow pages, 8 concurrent)",
+            "dlt rest_api run (dlt row normalizer, 8 concurrent)",
             "requests loop + Arrow + DuckDB insert",
             cand,
             base,

@@ -295,6 +295,7 @@ rest_api:
         paginator: single_page
         params: {{since: {{type: incremental, cursor_path: seq, initial_value: 0}}}}
     - name: clicks
+      columns: {{weight: {{data_type: decimal, precision: 4, scale: 1}}}}
       endpoint:
         path: v1/clicks
         data_selector: data
@@ -324,7 +325,8 @@ def test_a_partly_loaded_append_package_is_undone_so_no_row_lands_twice(
         (sources / "web_clicks.yaml").write_text(CLICKS_SPEC.format(base=api.base_url))
         assert materialize_sources(sources).success
         records["/v1/sessions"] += [{"id": i, "seq": i, "pages": i * 2} for i in range(6, 9)]
-        records["/v1/clicks"] += [{"id": 6, "seq": 6, "weight": "6.5 EUR"}]
+        # dlt normalizes it; the warehouse refuses it (DECIMAL(4,1)) when the job loads
+        records["/v1/clicks"] += [{"id": 6, "seq": 6, "weight": 123456.5}]
         failed = materialize_sources(sources)
         # the sessions job had finished when the clicks job failed: its rows were in the table
         state_dir = Warehouse.from_setting(warehouse_path).state_dir
@@ -334,11 +336,9 @@ def test_a_partly_loaded_append_package_is_undone_so_no_row_lands_twice(
         fixed = materialize_sources(sources)
 
     assert not failed.success
-    assert failed.failure == (
-        "web_clicks: load failed: column 'weight' of table 'clicks' got a value shaped like "
-        "'9.9 XXX', which is not a valid double; fix the export, or declare the column as text "
-        "in the source file's `columns`; nothing was loaded; the next run extracts fresh data"
-    )
+    assert failed.failure.startswith("web_clicks: load failed: "), failed.failure
+    assert "123456" not in failed.failure
+    assert failed.failure.endswith("nothing was loaded; the next run extracts fresh data")
     assert len(aborted) == 1
     assert after_failure == [(5,)]  # and its rows were removed again
     assert fixed.success, fixed.failure
@@ -361,6 +361,7 @@ rest_api:
   resources:
     - name: scores
       write_disposition: replace
+      columns: {{score: {{data_type: decimal, precision: 4, scale: 1}}}}
       endpoint: {{path: v1/scores, data_selector: data, paginator: single_page}}
 """
 
@@ -379,11 +380,11 @@ def test_a_replace_table_whose_load_fails_keeps_its_earlier_rows(
         (sources / "web_scores.yaml").write_text(REPLACE_SPEC.format(base=api.base_url))
         assert materialize_sources(sources).success
         before = query("select id, score from web_scores.scores order by id")
-        scores[:] = [{"id": i, "score": f"{i} points"} for i in range(1, 8)]
+        scores[:] = [{"id": i, "score": 123456.5 + i} for i in range(1, 8)]  # over DECIMAL(4,1)
         failed = materialize_sources(sources)
 
     assert not failed.success
-    assert "column 'score' of table 'scores' got a value shaped like '9 XXXXXX'" in failed.failure
+    assert failed.failure.startswith("web_scores: load failed: "), failed.failure
     assert failed.failure.endswith("; nothing was loaded; the next run extracts fresh data")
     assert before == [(i, i + 0.5) for i in range(1, 6)]
     assert query("select id, score from web_scores.scores order by id") == before

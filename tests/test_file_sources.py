@@ -121,8 +121,9 @@ def test_orders_and_ad_spend_match_the_sample_files(loaded, repo: Path) -> None:
     first = orders[0]
     row = _sql(
         path,
-        "select customer_email, items->'$[0]'->>'sku' from webshop_orders.orders "
-        f"where order_id = '{first['order_id']}'",
+        "select o.customer_email, i.sku from webshop_orders.orders o "
+        "join webshop_orders.orders__items i on i._dlt_parent_id = o._dlt_id "
+        f"and i._dlt_list_idx = 0 where o.order_id = '{first['order_id']}'",
     )
     assert row == [(_sha(first["customer_email"]), first["items"][0]["sku"])]
 

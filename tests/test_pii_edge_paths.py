@@ -68,7 +68,7 @@ def test_personal_data_inside_lists_is_found_and_refused_in_production(
     assert "leak-mail.io" not in (_everything(warehouse_path) if warehouse_path.exists() else "")
 
 
-def test_rules_reach_inside_lists_on_the_arrow_path(
+def test_rules_reach_inside_lists_that_land_as_nested_tables(
     tmp_path: Path, materialize_sources, query, warehouse_path: Path
 ) -> None:
     records = _with_lists(3)
@@ -80,12 +80,12 @@ def test_rules_reach_inside_lists_on_the_arrow_path(
         outcome = materialize_sources(tmp_path / "sources")
     assert outcome.success, outcome.failure
     salt = _salt(warehouse_path)
-    contacts = [
-        json.loads(c) for (c,) in query("select contacts from people_api.people order by id")
-    ]
+    contacts = query(
+        "select c.email, c.role from people_api.people p join people_api.people__contacts c "
+        "on c._dlt_parent_id = p._dlt_id order by p.id"
+    )
     assert contacts == [
-        [{"email": hash_value("email", r["contacts"][0]["email"], salt), "role": "partner"}]
-        for r in records
+        (hash_value("email", r["contacts"][0]["email"], salt), "partner") for r in records
     ]
     assert "leak-mail.io" not in _everything(warehouse_path)
 
@@ -215,38 +215,34 @@ def test_a_package_extracted_before_a_kill_never_lands_unchecked(
     assert "Acme-Mail.io" not in (_everything(warehouse_path) if warehouse_path.exists() else "")
 
 
-def test_lists_become_json_text_only_after_their_pii_is_applied(tmp_path: Path) -> None:
-    """On PostgreSQL lists land as JSON text; the PII step must still see them as lists."""
-    from pipelines.runtime.build import build_source
-    from pipelines.runtime.warehouse import Warehouse
-    from pipelines.spec.registry import load_registry
-
-    records = _with_lists(2)
-    rules = RULES.replace("people.shipping.phone]", "people.shipping.phone, people.contacts.email]")
-    rules = rules.replace("drop: [", "drop: [people.emails, ")
-    with serve(people_api(records)) as api:
-        people_source(tmp_path / "sources", api.base_url, pii=rules)
-        spec = load_registry(tmp_path / "sources").get("people_api").spec
-        postgres = Warehouse.from_setting("postgresql://loader@127.0.0.1:1/marketing")
-        items = list(build_source(spec, postgres, salt=b"s").resources["people"])
-    table = items[0]
-    contacts = [json.loads(text) for text in table.column("contacts").to_pylist()]
-    assert contacts[1] == [
-        {"email": hash_value("email", "friend1@leak-mail.io", b"s"), "role": "partner"}
-    ]
-    assert "emails" not in table.column_names
-
-
 def test_nested_personal_data_far_down_an_arrow_batch_is_found(
     tmp_path: Path, materialize_sources, warehouse_path: Path
 ) -> None:
     """Detection reads the Arrow type and non-empty rows, not just the first rows."""
-    records = people(300)
-    for i, record in enumerate(records):
-        record["contacts"] = [{"email": f"friend{i}@leak-mail.io"}] if i >= 250 else []
-    with serve(people_api(records)) as api:
-        people_source(tmp_path / "sources", api.base_url, stage="production", pii=RULES)
-        outcome = materialize_sources(tmp_path / "sources")
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    rows = [
+        {"id": i, "contacts": [{"email": f"friend{i}@leak-mail.io"}] if i >= 250 else []}
+        for i in range(300)
+    ]
+    (drop / "people_1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources" / "people_drop.yaml").write_text(
+        f"""name: people_drop
+description: nested lists in a file drop
+owner: team:marketing-ops
+stage: production
+steward: it@acme.io
+purpose: Test PII detection
+schedule: "0 6 * * *"
+freshness_hours: 26
+files: {{bucket_url: {drop}, file_glob: "*.jsonl", format: jsonl, table: people}}
+checks:
+  people:
+    - {{expect: not_null, column: id}}
+"""
+    )
+    outcome = materialize_sources(tmp_path / "sources")
     assert not outcome.success
     assert "people.contacts__email looks like personal data (by its values: email)" in (
         outcome.failure

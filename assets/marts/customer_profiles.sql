@@ -1,6 +1,8 @@
 -- One row per hashed email: when we first saw the person, their orders, and where we saw them.
--- The `seen` block is filled in at run time: one `select <hashed email>, <source>` per source
--- that declares a hashed email column and has loaded its table.
+-- The `seen` block is filled in at run time: one `select <hashed email>, <source>` per enabled
+-- source that declares a hashed email column whose table has landed with it as text.
+-- The contacts and orders tables are crm_contacts.contacts and webshop_orders.orders, or an
+-- empty stand-in with the same columns while one has not landed with the columns used here.
 -- Portable SQL: it runs unchanged on DuckDB and PostgreSQL.
 create table marts.customer_profiles as
 with seen as (
@@ -8,7 +10,7 @@ with seen as (
 ),
 contacts as (
     select email as email_hash, min(created_at) as first_contact_at
-    from crm_contacts.contacts
+    from {contacts_table}
     where email is not null
     group by email
 ),
@@ -19,7 +21,7 @@ orders as (
         max(ordered_at) as last_order_at,
         count(*) as order_count,
         coalesce(sum(total_amount) filter (where status in ('paid', 'shipped')), 0) as revenue
-    from webshop_orders.orders
+    from {orders_table}
     where customer_email is not null
     group by customer_email
 )

@@ -102,7 +102,8 @@ def run_sources(
             outcome = _run_source(source, prefix, warehouse, settings)
             busy = "the warehouse stayed busy (see above)" if outcome.warehouse_busy else ""
         outcomes.append(outcome)
-    mart = _run_marts(chosen, outcomes, warehouse, settings, out)
+    enabled = [s for s in registry.sources if s.spec.enabled]
+    mart = _run_marts(enabled, chosen, outcomes, warehouse, settings, out)
     if mart is not None:
         outcomes.append(mart)
     print("", file=out)
@@ -208,36 +209,74 @@ def _recovery_notes(metadata: Any) -> list[str]:
 
 
 def _run_marts(
+    enabled: list[LoadedSource],
     chosen: list[LoadedSource],
     outcomes: list[SourceOutcome],
     warehouse: Warehouse,
     settings: RunSettings,
     out: Any,
 ) -> SourceOutcome | None:
-    """Rebuild customer_profiles after its sources, unless a blocking check stopped one."""
-    from assets.marts.customer_profiles import MART_KEY, REQUIRED_SOURCES
+    """Rebuild customer_profiles when this run ran a source it reads, unless a production
+    source stops it.
 
-    by_name = {o.name: o for o in outcomes}
-    if not all(name in by_name for name in REQUIRED_SOURCES):
+    The mart reads every enabled source of the registry (``enabled``), not only this run's: it
+    is built in a run of its own over all of them, and leaves out (with a warning) a table that
+    is missing or unreadable, such as a pilot source's whose load failed. Production sources
+    block it as Dagster's blocking checks do: a failed load or a failed error check in this
+    run, or, for one this run did not load, a failed blocking check in its latest evaluation.
+    """
+    from assets.marts.customer_profiles import MART_KEY, mart_sources
+
+    readers = mart_sources(enabled)
+    ran = {o.name: o for o in outcomes}
+    if not any(s.name in ran for s in readers):
         return None
-    blocked = [
+    stages = {s.name: s.spec.stage for s in [*enabled, *chosen]}
+    blocked_now = [
         o.name
         for o in outcomes
-        if o.status == "failed" or (o.blocking_failures and _stage(chosen, o.name) == "production")
+        if stages.get(o.name) == "production" and (o.status == "failed" or o.blocking_failures)
     ]
+    loaded_here = {o.name for o in outcomes if o.status != "skipped"}
+    blocked_before = _failed_blocking_checks(
+        [s for s in readers if s.spec.stage == "production" and s.name not in loaded_here]
+    )
     prefix = "[marts] customer_profiles"
-    if blocked:
-        message = f"skipped: blocked by {', '.join(blocked)} (failed load or blocking check)"
+    if blocked_now or blocked_before:
+        reasons = []
+        if blocked_now:
+            reasons.append(f"{', '.join(blocked_now)} (failed load or blocking check)")
+        if blocked_before:
+            reasons.append(
+                f"{', '.join(blocked_before)} (a blocking check failed when it last ran; "
+                "run it again once its data is fixed)"
+            )
+        message = f"skipped: blocked by {'; '.join(reasons)}"
         print(f"{prefix}: {message}", file=out, flush=True)
         return SourceOutcome("marts", "skipped", message)
     print(f"{prefix}: building ...", file=out, flush=True)
-    outcome = _materialize(chosen, warehouse, settings, selection=[MART_KEY], label="marts")
+    outcome = _materialize(enabled, warehouse, settings, selection=[MART_KEY], label="marts")
     print(f"{prefix}: {one_line(outcome)}", file=out, flush=True)
     return outcome
 
 
-def _stage(sources: list[LoadedSource], name: str) -> str:
-    return next((s.spec.stage for s in sources if s.name == name), "pilot")
+def _failed_blocking_checks(sources: list[LoadedSource]) -> list[str]:
+    """Those of ``sources`` whose latest evaluation of a blocking check, in the shared Dagster
+    instance, failed: what `all_deps_blocking_checks_passed` holds the mart back for."""
+    from dagster._core.storage.asset_check_execution_record import (
+        AssetCheckExecutionRecordStatus,
+    )
+
+    from pipelines.runtime.instance import cli_instance
+    from quality.asset_checks import check_specs_for
+
+    owners = {c.key: s.name for s in sources for c in check_specs_for(s) if c.blocking}
+    if not owners:
+        return []
+    with cli_instance() as instance:
+        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(owners))
+    failed = AssetCheckExecutionRecordStatus.FAILED
+    return sorted({owners[key] for key, record in latest.items() if record.status == failed})
 
 
 def _failure_message(result: Any) -> str:

@@ -18,7 +18,8 @@ def explain_contract_violation(error: Any) -> str:
     if entity == "tables":
         return (
             f"schema contract: a new table '{table}' appeared, but tables are frozen; set "
-            "contract.tables to evolve to accept it"
+            "contract.tables to evolve to accept it (the shorthand `contract: freeze` freezes "
+            "only columns and data types)"
         )
     incoming = _INCOMING_TYPE.search(message)
     value_type = incoming.group(1) if incoming else _value_type(error.data_item, column)

@@ -10,11 +10,11 @@ nested table (dict rows) or as a JSON column (Arrow), and whatever the case or n
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from pipelines.kinds.base import PathT
+from pipelines.spec.fields import ValidationNaming
 from pipelines.spec.models import PiiRules
 
 NESTING_SEPARATOR = "__"
@@ -27,29 +27,6 @@ def dlt_naming() -> Any:
     from dlt.common.normalizers.naming.snake_case import NamingConvention
 
     return NamingConvention()
-
-
-class ValidationNaming:
-    """snake_case as dlt writes it, close enough to compare names within one source file.
-
-    `validate` and Dagster definitions use it so that loading hundreds of files does not import
-    dlt (about a second). Loads always match with the source's real naming (`dlt_naming`), so
-    a difference here can only change a validation message, never what lands.
-    """
-
-    _NON_WORD = re.compile(r"[^a-z0-9_]+")
-    _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-
-    def normalize_identifier(self, name: str) -> str:
-        """`firstName` -> first_name, `E-Mail` -> e_mail."""
-        snake = self._NON_WORD.sub("_", self._CAMEL.sub("_", name.strip()).lower())
-        return re.sub("_+", "_", snake).rstrip("_") or "_"
-
-    def normalize_path(self, path: str) -> str:
-        """Each `__`-separated part normalized on its own."""
-        return NESTING_SEPARATOR.join(
-            self.normalize_identifier(part) for part in path.split(NESTING_SEPARATOR)
-        )
 
 
 @dataclass(frozen=True)
@@ -94,7 +71,10 @@ class CompiledPiiRules:
         return self.naming.normalize_identifier(table)
 
     def landed_column(self, column: str) -> str:
-        """A column written with dots or `__`, as dlt lands it: `Bill.E-Mail` -> bill__e_mail."""
+        """A column written with dots or `__`, as dlt lands it: `Bill.E-Mail` -> bill__e_mail.
+
+        With the source's real naming at run time; `spec.fields.landed_column` at validation.
+        """
         return self.naming.normalize_path(column.replace(".", NESTING_SEPARATOR))
 
     def all(self) -> list[PiiRule]:

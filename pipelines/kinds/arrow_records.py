@@ -1,10 +1,9 @@
-"""JSON records as Arrow: how nested data lands, the same way for every source kind.
+"""Arrow tables from the file readers, shaped the way dlt lands nested data.
 
-Nested objects become `parent__child` columns (dlt's own naming for nested fields); lists land
+Struct columns become `parent__child` columns (dlt's own naming for nested fields); lists land
 as JSON columns. DuckDB takes Arrow lists directly (dlt stores them as JSON); for other
 warehouses lists are turned into JSON text after the PII step (`ListsAsText`), because
-PostgreSQL's loader cannot take Arrow list columns. Pages of API records are converted to Arrow
-tables before dlt sees them, several times faster than dlt's row-by-row normalizer.
+PostgreSQL's loader cannot take Arrow list columns.
 """
 
 from __future__ import annotations
@@ -62,34 +61,3 @@ def _as_json_text(column: Any) -> Any:
         [None if v is None else json.dumps(v, default=str, ensure_ascii=False) for v in values],
         pa.string(),
     )
-
-
-def records_to_arrow(records: list[dict[str, Any]]) -> Any | None:
-    """One page of records as a flattened Arrow table, or None if types clash within the page."""
-    import pyarrow as pa
-
-    try:
-        table = pa.Table.from_pylist(records)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
-        return None
-    return flatten_structs(table)
-
-
-class RecordsToArrow(ItemTransform[Any, dict[str, Any]]):
-    """A dlt pipe step turning each page (a list of dicts) into one Arrow table.
-
-    A page whose values clash in type (say an id that is a number in one record and text in
-    another) stays as rows, so dlt's normalizer can still handle it.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(lambda item: item)
-
-    def __call__(self, item: Any, meta: Any = None) -> Any:
-        """Convert a page of dict records; pass anything else through unchanged."""
-        if isinstance(item, dict):
-            item = [item]
-        if isinstance(item, list) and item and all(isinstance(r, dict) for r in item):
-            table = records_to_arrow(item)
-            return item if table is None else table
-        return item

@@ -24,6 +24,8 @@ os.environ.setdefault("RUNTIME__INTERCEPT_SIGNALS", "false")
 # can then be removed from append tables (runtime.failed_packages), and a table that got dict
 # rows first (which makes `_dlt_load_id` NOT NULL) still accepts Arrow items later.
 os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+# ... and a `_dlt_id`, as every row dlt normalizes itself has (users query it).
+os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
 # Nothing raw stays outside the warehouse: dlt would keep a copy of every loaded package's data
 # under the pipeline folder, and of merge rows in the staging dataset.
 os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")

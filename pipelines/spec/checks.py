@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pipelines.spec.fields import landed_column
+
 Severity = Literal["error", "warn"]
 
 
@@ -35,6 +37,9 @@ class _CheckBase(BaseModel):
 class _ColumnCheck(_CheckBase):
     column: str = Field(min_length=1)
 
+    # `attributes.email` or `E-Mail`, as the API or file has it: checks read landed columns
+    _landed = field_validator("column")(lambda value: landed_column(value))
+
 
 class NotNullCheck(_ColumnCheck):
     """Passes when the column has no empty (null) values."""
@@ -53,6 +58,8 @@ class UniqueCombinationCheck(_CheckBase):
 
     expect: Literal["unique_combination"]
     columns: list[str] = Field(min_length=2)
+
+    _landed = field_validator("columns")(lambda values: [landed_column(v) for v in values])
 
 
 class _RegexCheck(_ColumnCheck):

@@ -37,3 +37,30 @@ def as_list(value: str | list[str] | None) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)
+
+
+class ValidationNaming:
+    """snake_case as dlt writes it, close enough to compare names within one source file.
+
+    `validate`, Dagster definitions and check columns use it so that loading hundreds of files
+    does not import dlt (about a second). PII rules match with the source's real naming at load
+    time (`governance.pii_rules.dlt_naming`), so a difference here never changes what lands; at
+    worst a check names a column that does not exist, and fails saying so.
+    """
+
+    _NON_WORD = re.compile(r"[^a-z0-9_]+")
+    _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+    def normalize_identifier(self, name: str) -> str:
+        """`firstName` -> first_name, `E-Mail` -> e_mail."""
+        snake = self._NON_WORD.sub("_", self._CAMEL.sub("_", name.strip()).lower())
+        return re.sub("_+", "_", snake).rstrip("_") or "_"
+
+    def normalize_path(self, path: str) -> str:
+        """Each `__`-separated part normalized on its own."""
+        return "__".join(self.normalize_identifier(part) for part in path.split("__"))
+
+
+def landed_column(column: str) -> str:
+    """A column as dlt lands it, from dots or `__`: `attributes.Email` -> attributes__email."""
+    return ValidationNaming().normalize_path(column.replace(".", "__"))

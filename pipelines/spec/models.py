@@ -104,7 +104,12 @@ class HttpSpec(StrictModel):
 
 
 class ContractSpec(StrictModel):
-    """dlt schema contract: what happens to new tables, new columns and changed types."""
+    """dlt's schema contract mapping, passed to dlt as written: what happens to new tables, new
+    columns and values of another type. An entity left out evolves (dlt's default).
+
+    Every table of a source's first load is new: `tables: freeze` fails that load and a discard
+    mode drops it. Use them only on a source that has loaded.
+    """
 
     tables: ContractMode = "evolve"
     columns: ContractMode = "evolve"
@@ -136,7 +141,14 @@ class SourceSpec(StrictModel):
     files: FilesSpec | None = None
     sql_database: SqlDatabaseSpec | None = None
     pii: PiiRules = Field(default_factory=PiiRules)
-    contract: ContractSpec | Literal["evolve", "freeze"] = "evolve"
+    contract: ContractSpec | ContractMode = Field(
+        default="evolve",
+        description=(
+            "A shorthand sets columns and data types and lets tables evolve: freeze = "
+            "{tables: evolve, columns: freeze, data_type: freeze}; discard_row and "
+            "discard_value likewise. A mapping is dlt's schema contract, passed through."
+        ),
+    )
     checks: dict[str, list[CheckSpec]] = Field(default_factory=dict)
 
     @field_validator("name")
@@ -247,9 +259,16 @@ class SourceSpec(StrictModel):
         return kind_of(self).table_names(self)
 
     def schema_contract(self) -> dict[str, str]:
-        """The dlt schema contract for this source."""
+        """The dlt schema contract for this source, with all three entities.
+
+        A shorthand (`freeze`, `discard_row`, `discard_value`, `evolve`) applies to columns and
+        data types only; tables evolve. dlt's own shorthand would also apply it to tables, and
+        every table of a source's first load is new: `freeze` would fail that load and the
+        discard modes would drop all of it. The mapping form is dlt's, passed through (an
+        entity left out evolves, as in dlt).
+        """
         if isinstance(self.contract, str):
-            return {"tables": self.contract, "columns": self.contract, "data_type": self.contract}
+            return {"tables": "evolve", "columns": self.contract, "data_type": self.contract}
         return self.contract.model_dump()
 
     def secret_names(self) -> list[str]:

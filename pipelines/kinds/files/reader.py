@@ -13,6 +13,7 @@ the precedence filter comes after that, as keys are compared as they land (maybe
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,12 +32,15 @@ from pipelines.kinds.files.prefetch import prefetch
 from pipelines.kinds.files.tracking import mark_read, migrate_mtime_cursor, new_or_changed
 from pipelines.kinds.files.variant_columns import conform_to_table
 from pipelines.runtime.failures import ExplainedError
+from pipelines.runtime.warehouse import quote_identifier
 from pipelines.spec.models import FilesSpec
 
 BATCH_ROWS = 500_000
 BLOCK_BYTES = 16 << 20
 _DUCKDB_READERS = {
-    "csv": "read_csv({path}, delim = {delimiter}, header = true)",
+    # the types pandas gives dlt's reader; dlt's own ISO timestamp detection follows (below)
+    "csv": "read_csv({path}, delim = {delimiter}, header = true, auto_type_candidates = "
+    "['BOOLEAN', 'BIGINT', 'DOUBLE', 'VARCHAR'])",
     "jsonl": "read_json({path}, format = 'newline_delimited')",
     "parquet": "read_parquet({path})",
 }
@@ -73,9 +77,34 @@ def duckdb_batches(path: str, files: FilesSpec) -> Iterator[Any]:
 
     reader = _DUCKDB_READERS[files.format].format(path="$path", delimiter="$delimiter")
     with duckdb.connect() as con:
-        relation = con.execute(f"select * from {reader}", _params(path, files))
+        con.execute("set TimeZone = 'UTC'")  # dlt reads a timestamp without offset as UTC
+        projection = "*"
+        if files.format == "csv":
+            projection = _detected_timestamps(con, reader, _params(path, files))
+        relation = con.execute(f"select {projection} from {reader}", _params(path, files))
         for batch in relation.to_arrow_reader(BATCH_ROWS):
             yield flatten_structs(_as_table(batch))
+
+
+def _detected_timestamps(con: Any, reader: str, params: dict[str, str]) -> str:
+    """The projection that types text columns as dlt's row path would: a column whose first
+    value is an ISO timestamp (dlt's `iso_timestamp` detection) becomes a timestamp with time
+    zone. A later value that is no timestamp fails the load rather than turning into null."""
+    from dlt.common.schema.detections import is_iso_timestamp
+
+    described = con.execute(f"describe select * from {reader}", params).fetchall()
+    projection = []
+    for column, column_type, *_ in described:
+        quoted = quote_identifier(column)
+        if column_type == "VARCHAR":
+            first = con.execute(
+                f"select {quoted} from {reader} where {quoted} is not null limit 1", params
+            ).fetchone()
+            if first and is_iso_timestamp(str, first[0]):
+                projection.append(f"cast({quoted} as timestamptz) as {quoted}")
+                continue
+        projection.append(quoted)
+    return ", ".join(projection)
 
 
 def pyarrow_batches(file_obj: Any, files: FilesSpec) -> Iterator[Any]:
@@ -204,7 +233,12 @@ class NoMatchingFiles(ExplainedError):
 
 
 def _fast_reader(files: FilesSpec, conform: bool) -> Callable[[Any], Iterator[Any]]:
-    """Arrow batches of one file: DuckDB for local files, pyarrow for remote ones."""
+    """Arrow batches of one file: DuckDB for local files, pyarrow for remote ones.
+
+    A JSONL or parquet file with lists is read by dlt's row reader instead: dlt lands a list
+    as a nested table (`orders__labels`), which an Arrow list column cannot become.
+    """
+    rows = _row_reader(files)
 
     def read(item: Any) -> Iterator[Any]:
         path = local_path(item["file_url"])
@@ -212,12 +246,25 @@ def _fast_reader(files: FilesSpec, conform: bool) -> Callable[[Any], Iterator[An
             batches = prefetch(duckdb_batches(path, files))
         else:
             batches = _open_remote(item, files)
-        for table in batches:
+        first = next(batches, None)
+        if first is not None and _has_lists(first):
+            batches.close()
+            yield from rows(item)
+            return
+        for table in itertools.chain([first] if first is not None else [], batches):
             if conform:
                 table = conform_to_table(table, files.table, files.columns or {})
             yield _with_source_file(table, item["relative_path"])
 
     return read
+
+
+def _has_lists(table: Any) -> bool:
+    import pyarrow.types as pat
+
+    return any(
+        pat.is_list(f.type) or pat.is_large_list(f.type) or pat.is_map(f.type) for f in table.schema
+    )
 
 
 def _open_remote(item: Any, files: FilesSpec) -> Iterator[Any]:

@@ -1,27 +1,44 @@
-"""Fetch the pages of a REST endpoint concurrently, when its pagination says how many there are.
+"""Fetch the pages of a REST endpoint concurrently, with dlt's own paginator deciding the pages.
 
-Eligible: a `page_number` paginator with `total_path` or `maximum_page`, or an `offset`
-paginator with `total_path` or `maximum_offset`, on an endpoint without an incremental cursor
-or parent resource. The first page is fetched alone to learn the total; the rest are fetched
-by at most `max_concurrent_requests` threads and yielded in page order. Each request goes
-through dlt's RESTClient, so auth and dlt's retries (429 with Retry-After, 5xx, timeouts) apply.
+Only where the result is provably what dlt's sequential loop gives (the differential tests in
+`tests/test_differential_rest.py` check it): a GET without a body, an explicit
+`data_selector`, no `response_actions`, no incremental cursor or parent resource, and a
+`page_number` or `offset` paginator with a `total_path` or a maximum, so the last page is
+known from the first response. Anything else runs through dlt unchanged (said at debug level).
+
+Pages are requested ahead by at most `max_concurrent_requests` threads, but consumed in page
+order through a copy of dlt's paginator built from the same config: it sees every response as
+dlt's loop would (`update_state`), so it stops on the same page (an empty page, a missing
+total, `maximum_page`) and raises the same errors; pages fetched past that point are dropped.
+Requests go through dlt's RESTClient, so auth and dlt's retries apply.
 """
 
 from __future__ import annotations
 
-import math
+import copy
+import logging
 import threading
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 _RANGE_PAGINATORS = {"page_number", "offset"}
+logger = logging.getLogger(__name__)
 
 
 def eligible_paginator(client: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any] | None:
-    """The paginator config when pages can be fetched concurrently, else None."""
+    """The paginator config when pages can be fetched concurrently and exactly, else None."""
     endpoint = resource.get("endpoint")
     if not isinstance(endpoint, dict) or endpoint.get("incremental"):
+        return None
+    if str(endpoint.get("method", "GET")).upper() != "GET" or endpoint.get("json"):
+        return None
+    if (
+        endpoint.get("data")
+        or endpoint.get("response_actions")
+        or not endpoint.get("data_selector")
+    ):
         return None
     params = endpoint.get("params") or {}
     if any(isinstance(v, dict) for v in params.values()) or "{" in str(endpoint.get("path", "")):
@@ -29,109 +46,81 @@ def eligible_paginator(client: dict[str, Any], resource: dict[str, Any]) -> dict
     paginator = endpoint.get("paginator", client.get("paginator"))
     if not isinstance(paginator, dict) or paginator.get("type") not in _RANGE_PAGINATORS:
         return None
-    if paginator["type"] == "page_number" and not (
-        paginator.get("total_path") or paginator.get("maximum_page")
-    ):
+    if paginator.get("param_body_path") or paginator.get("has_more_path"):
         return None
-    if paginator["type"] == "offset" and not (
-        paginator.get("total_path") or paginator.get("maximum_offset")
-    ):
+    maximum = "maximum_page" if paginator["type"] == "page_number" else "maximum_offset"
+    if not (paginator.get("total_path") or paginator.get(maximum)):
         return None
     return paginator
-
-
-def page_params(paginator: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Query parameters of page 1, 2, 3 ... (unbounded; the caller stops)."""
-    if paginator["type"] == "page_number":
-        page = paginator.get("page", paginator.get("base_page", 0))
-        while True:
-            yield {paginator.get("page_param", "page"): page}
-            page += 1
-    else:
-        limit = paginator["limit"]
-        offset = paginator.get("offset", 0)
-        while True:
-            yield {
-                paginator.get("offset_param", "offset"): offset,
-                paginator.get("limit_param", "limit"): limit,
-            }
-            offset += limit
-
-
-def page_count(paginator: dict[str, Any], first_page: Any) -> int:
-    """How many pages there are in all, from the first response and the paginator config."""
-    from dlt.common import jsonpath
-
-    total = None
-    if paginator.get("total_path"):
-        values = jsonpath.find_values(paginator["total_path"], first_page)
-        total = int(values[0]) if values else None
-    if paginator["type"] == "page_number":
-        base = paginator.get("base_page", 0)
-        maximum = paginator.get("maximum_page")
-        pages = total if total is not None else math.inf
-        if maximum is not None:
-            pages = min(pages, maximum - base + 1)
-        return int(pages)
-    limit = paginator["limit"]
-    items = total if total is not None else math.inf
-    if paginator.get("maximum_offset") is not None:
-        items = min(items, paginator["maximum_offset"])
-    return math.ceil((items - paginator.get("offset", 0)) / limit)
 
 
 def fetch_pages(
     make_client: Any,
     path: str,
     params: dict[str, Any],
-    paginator: dict[str, Any],
-    data_selector: str | None,
+    paginator_config: dict[str, Any],
+    data_selector: str,
     max_workers: int,
-) -> Iterator[list[dict[str, Any]]]:
-    """Yield the records of every page, in order, with at most ``max_workers`` in flight."""
+) -> Iterator[list[Any]]:
+    """Yield the records of every page dlt would fetch, in order, ``max_workers`` in flight."""
+    from dlt.sources.helpers.requests import Request
+    from dlt.sources.rest_api.config_setup import create_paginator
+
     client = make_client()
-    page_iter = page_params(paginator)
-    first = _get_json(client, path, {**params, **next(page_iter)})
-    yield _records(first, data_selector)
-    remaining = page_count(paginator, first) - 1
-    if remaining <= 0:
+    arbiter = create_paginator(paginator_config)  # dlt's own: it decides where the pages end
+    first_request = Request(method="GET", params=dict(params))
+    arbiter.init_request(first_request)
+    base_params = dict(first_request.params)
+    first = _get(client, path, base_params)
+    data = client.extract_response(first, data_selector)
+    arbiter.update_state(first, data)
+    yield data
+    if not arbiter.has_next_page:
         return
+    values = iter(range(arbiter.current_value, _limit(arbiter, first), arbiter.value_step))
     per_thread = threading.local()
 
-    def fetch(query: dict[str, Any]) -> Any:
+    def fetch(value: int) -> Any:
         if not hasattr(per_thread, "client"):
             per_thread.client = make_client()
-        return _get_json(per_thread.client, path, {**params, **query})
+        return _get(per_thread.client, path, {**base_params, arbiter.param_name: value})
 
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="sourcegate-page") as pool:
-        in_flight: list[Future] = []
-        for _ in range(remaining):
-            in_flight.append(pool.submit(fetch, next(page_iter)))
+        in_flight: deque[Future] = deque()
+        for value in values:
+            in_flight.append(pool.submit(fetch, value))
             if len(in_flight) >= max_workers:
-                yield _records(in_flight.pop(0).result(), data_selector)
+                break
+        while in_flight and arbiter.has_next_page:
+            response = in_flight.popleft().result()
+            data = client.extract_response(response, data_selector)
+            arbiter.update_state(response, data)
+            yield data
+            next_value = next(values, None)
+            if next_value is not None and arbiter.has_next_page:
+                in_flight.append(pool.submit(fetch, next_value))
         for future in in_flight:
-            yield _records(future.result(), data_selector)
+            future.cancel()  # fetched past the last page dlt would read: dropped
 
 
-def _get_json(client: Any, path: str, params: dict[str, Any]) -> Any:
+def _limit(arbiter: Any, first: Any) -> int:
+    """The value (page or offset) dlt stops before, from the first response's total or the
+    configured maximum, whichever comes first."""
+    from dlt.common import jsonpath
+
+    limits = []
+    if arbiter.total_path is not None:
+        values = jsonpath.find_values(arbiter.total_path, first.json())
+        limits.append(int(values[0]) + arbiter.base_index)  # present: update_state checked it
+    if arbiter.maximum_value is not None:
+        limits.append(arbiter.maximum_value)
+    return min(limits)
+
+
+def _get(client: Any, path: str, params: dict[str, Any]) -> Any:
     response = client.get(path, params=params)
     response.raise_for_status()
-    return response.json()
-
-
-def _records(body: Any, data_selector: str | None) -> list[dict[str, Any]]:
-    if data_selector and isinstance(body, dict) and data_selector in body:
-        data = body[data_selector]  # the common case, without a JSONPath evaluation per page
-    elif data_selector:
-        from dlt.common import jsonpath
-
-        values = jsonpath.find_values(data_selector, body)
-        data = values[0] if len(values) == 1 and isinstance(values[0], list) else values
-    elif isinstance(body, list):
-        data = body
-    else:
-        data = next((v for v in body.values() if isinstance(v, list)), [])
-    return list(data)
+    return response
 
 
 def use_concurrent_pages(source: Any, config: dict[str, Any], max_workers: int) -> list[str]:
@@ -152,6 +141,7 @@ def use_concurrent_pages(source: Any, config: dict[str, Any], max_workers: int) 
         merged = _merge(defaults, resource_config)
         paginator = eligible_paginator(client_config, merged)
         if paginator is None or max_workers < 2:
+            logger.debug("%s: pages fetched by dlt, one at a time", resource_config.get("name"))
             continue
         endpoint = merged["endpoint"]
 
@@ -168,8 +158,8 @@ def use_concurrent_pages(source: Any, config: dict[str, Any], max_workers: int) 
                 make_client,
                 endpoint.get("path", resource_config["name"]),
                 dict(endpoint.get("params") or {}),
-                paginator,
-                endpoint.get("data_selector"),
+                copy.deepcopy(paginator),
+                endpoint["data_selector"],
                 max_workers,
             )
         )

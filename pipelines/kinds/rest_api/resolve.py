@@ -1,9 +1,8 @@
 """Parent and child resources (dlt's `resolve`): which fields of which parent a child reads.
 
 A child gets its parent's items after every step of the parent's pipe (dlt forks at the end),
-so a parent's PII rules and its Arrow conversion would reach the child too: a hashed `id`
-in the child's URL, or an Arrow table where dlt hands out dicts. Parents are therefore kept as
-dict rows, and a PII rule may not cover a field a child reads.
+so a parent's PII rules would reach the child too: a hashed `id` in the child's URL. A PII rule
+may therefore not cover a field a child reads.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Differential tests: one source config through plain dlt and through sourcegate, compared."""
