@@ -42,10 +42,10 @@ def as_list(value: str | list[str] | None) -> list[str]:
 class ValidationNaming:
     """snake_case as dlt writes it, close enough to compare names within one source file.
 
-    `validate`, Dagster definitions and check columns use it so that loading hundreds of files
-    does not import dlt (about a second). PII rules match with the source's real naming at load
-    time (`governance.pii_rules.dlt_naming`), so a difference here never changes what lands; at
-    worst a check names a column that does not exist, and fails saying so.
+    `validate` and Dagster definitions use it so that loading hundreds of files does not import
+    dlt (about a second). PII rules match with the source's real naming at load time
+    (`governance.pii_rules.dlt_naming`), so a difference here only changes a validation
+    message, never what lands.
     """
 
     _NON_WORD = re.compile(r"[^a-z0-9_]+")
@@ -62,5 +62,7 @@ class ValidationNaming:
 
 
 def landed_column(column: str) -> str:
-    """A column as dlt lands it, from dots or `__`: `attributes.Email` -> attributes__email."""
-    return ValidationNaming().normalize_path(column.replace(".", "__"))
+    """A nested field written as the API's path, as dlt lands it: `attributes.email` ->
+    `attributes__email`. Nothing else is renamed: a name `ValidationNaming` would only
+    approximate makes a check fail on a missing column, never test another one."""
+    return column.replace(".", "__")

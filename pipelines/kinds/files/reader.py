@@ -89,7 +89,8 @@ def duckdb_batches(path: str, files: FilesSpec) -> Iterator[Any]:
 def _detected_timestamps(con: Any, reader: str, params: dict[str, str]) -> str:
     """The projection that types text columns as dlt's row path would: a column whose first
     value is an ISO timestamp (dlt's `iso_timestamp` detection) becomes a timestamp with time
-    zone. A later value that is no timestamp fails the load rather than turning into null."""
+    zone, when DuckDB reads every value of it as one. Otherwise it stays text: never a load
+    failure or a null where dlt would keep the value."""
     from dlt.common.schema.detections import is_iso_timestamp
 
     described = con.execute(f"describe select * from {reader}", params).fetchall()
@@ -100,11 +101,20 @@ def _detected_timestamps(con: Any, reader: str, params: dict[str, str]) -> str:
             first = con.execute(
                 f"select {quoted} from {reader} where {quoted} is not null limit 1", params
             ).fetchone()
-            if first and is_iso_timestamp(str, first[0]):
+            if first and is_iso_timestamp(str, first[0]) and _all_cast(con, reader, params, quoted):
                 projection.append(f"cast({quoted} as timestamptz) as {quoted}")
                 continue
         projection.append(quoted)
     return ", ".join(projection)
+
+
+def _all_cast(con: Any, reader: str, params: dict[str, str], quoted: str) -> bool:
+    failing = con.execute(
+        f"select count(*) from {reader} "
+        f"where {quoted} is not null and try_cast({quoted} as timestamptz) is null",
+        params,
+    ).fetchone()[0]
+    return failing == 0
 
 
 def pyarrow_batches(file_obj: Any, files: FilesSpec) -> Iterator[Any]:

@@ -37,6 +37,9 @@ def eligible_paginator(client: dict[str, Any], resource: dict[str, Any]) -> dict
     if (
         endpoint.get("data")
         or endpoint.get("response_actions")
+        or endpoint.get("headers")  # dlt sends them; the fast path's client would not
+        or endpoint.get("auth")
+        or client.get("session")
         or not endpoint.get("data_selector")
     ):
         return None
@@ -85,8 +88,9 @@ def fetch_pages(
             per_thread.client = make_client()
         return _get(per_thread.client, path, {**base_params, arbiter.param_name: value})
 
-    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="sourcegate-page") as pool:
-        in_flight: deque[Future] = deque()
+    pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="sourcegate-page")
+    in_flight: deque[Future] = deque()
+    try:
         for value in values:
             in_flight.append(pool.submit(fetch, value))
             if len(in_flight) >= max_workers:
@@ -99,8 +103,16 @@ def fetch_pages(
             next_value = next(values, None)
             if next_value is not None and arbiter.has_next_page:
                 in_flight.append(pool.submit(fetch, next_value))
-        for future in in_flight:
-            future.cancel()  # fetched past the last page dlt would read: dropped
+        # the total grew while paging: go on one page at a time, as dlt's loop would
+        while arbiter.has_next_page:
+            response = fetch(arbiter.current_value)
+            data = client.extract_response(response, data_selector)
+            arbiter.update_state(response, data)
+            yield data
+    finally:
+        # pages fetched past the last one dlt would read are dropped; on an error or an early
+        # close, pending requests are not waited for
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _limit(arbiter: Any, first: Any) -> int:
