@@ -62,7 +62,7 @@ class ExplainedError(Exception):
 
 def explains_itself(exc: BaseException) -> bool:
     """True when the failure is an `ExplainedError`, whose message says all there is to say."""
-    return any(isinstance(error, ExplainedError) for error in _chain(exc))
+    return any(isinstance(error, ExplainedError) for error in exception_chain(exc))
 
 
 def explain_load_failure(exc: BaseException, spec: SourceSpec, values: bool = True) -> str:
@@ -71,7 +71,7 @@ def explain_load_failure(exc: BaseException, spec: SourceSpec, values: bool = Tr
     With ``values=False`` the line holds no value from the data (for materialization metadata).
     """
     secrets = ", ".join(spec.secret_names()) or "the credentials"
-    for error in _chain(exc):
+    for error in exception_chain(exc):
         if isinstance(error, ExplainedError):
             return redact(str(error), secret_values(spec))
         if type(error).__name__ == "DataValidationError" and hasattr(error, "schema_entity"):
@@ -87,10 +87,10 @@ def explain_load_failure(exc: BaseException, spec: SourceSpec, values: bool = Tr
                 hint = "the API kept failing after all retries; try again later"
             text = f"HTTP {status_line(response)}: {hint.format(secrets=secrets)}"
             return redact(text, secret_values(spec))
-    refused = find_refused_value(_chain(exc))
+    refused = find_refused_value(exception_chain(exc))
     if refused is not None:
         return redact(refused.explain(values), secret_values(spec))
-    innermost = list(_chain(exc))[-1]
+    innermost = list(exception_chain(exc))[-1]
     # an unknown error's text may quote the data: shapes only, and nothing without ``values``
     detail = scrub_message(str(innermost)) if values else ""
     text = f"{type(innermost).__name__}: {detail}" if detail else type(innermost).__name__
@@ -178,7 +178,8 @@ def secret_values(spec: SourceSpec) -> list[str]:
     return [os.environ[name] for name in spec.secret_names() if os.environ.get(name)]
 
 
-def _chain(exc: BaseException) -> Iterable[BaseException]:
+def exception_chain(exc: BaseException) -> Iterable[BaseException]:
+    """``exc`` and its causes, outermost first (dlt's wrapped `exception` attributes too)."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -219,7 +220,8 @@ _TRANSIENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.ENOMEM, errno.EIO, errno.
 def is_interrupt(exc: BaseException) -> bool:
     """True when Ctrl-C or SIGTERM caused ``exc`` (dlt wraps it in PipelineStepFailed)."""
     return any(
-        isinstance(error, KeyboardInterrupt) or _named(error, _INTERRUPTS) for error in _chain(exc)
+        isinstance(error, KeyboardInterrupt) or _named(error, _INTERRUPTS)
+        for error in exception_chain(exc)
     )
 
 
@@ -233,7 +235,7 @@ def is_transient(exc: BaseException) -> bool:
     Everything else is terminal: running the same data again fails the same way, so its load
     package is dropped rather than resumed (see `pipelines.runtime.failed_packages`).
     """
-    for error in _chain(exc):
+    for error in exception_chain(exc):
         status = getattr(getattr(error, "response", None), "status_code", None)
         if isinstance(status, int):
             return status >= 500 or status == 429

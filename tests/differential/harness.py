@@ -346,23 +346,21 @@ def incremental_state(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # failure kinds
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
-
-
 def failure_kind_of(exc: BaseException) -> str:
     """`HTTP <status>` when an HTTP error is in the chain, else the innermost class name."""
-    chain = list(_chain(exc))
+    chain = failure_chain(exc)
     for error in chain:
         status = getattr(getattr(error, "response", None), "status_code", None)
         if isinstance(status, int):
             return f"HTTP {status}"
     return type(chain[-1]).__name__
+
+
+def failure_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and its causes, as sourcegate's failure explanations walk them."""
+    from pipelines.runtime.failures import exception_chain
+
+    return list(exception_chain(exc))
 
 
 def failure_kind_of_text(text: str) -> str:
@@ -422,7 +420,7 @@ class PlainDlt:
             try:
                 pipeline.run(make_data(), **run_kwargs)
             except Exception as exc:
-                innermost = list(_chain(exc))[-1]
+                innermost = list(failure_chain(exc))[-1]
                 result = RunResult(
                     ok=False,
                     failure_kind=failure_kind_of(exc),
