@@ -255,12 +255,70 @@ def bench_startup(scale: dict, repeat: int, log: Callable[[str], None]) -> list[
     ]
 
 
+def bench_preview(scale: dict, repeat: int, log: Callable[[str], None]) -> list[Row]:
+    """`sourcegate preview --limit 20`, whole process, on a bundled file source and on a
+    loopback REST source with 3 tables (1,000 records per page, 50 pages each)."""
+    tmp = Path(tempfile.mkdtemp(prefix="sourcegate-bench-preview-"))
+    env = {
+        "SOURCEGATE_WAREHOUSE": str(tmp / "wh" / "marketing.duckdb"),
+        "SOURCEGATE_PII_SALT": "bench",
+    }
+    sourcegate = str(Path(PYTHON).parent / "sourcegate")
+    baseline = [PYTHON, "-c", "import dlt, duckdb, pyarrow"]
+    log("preview: bundled file source ad_spend, --limit 20")
+    cand, base = side_by_side(
+        repeat,
+        lambda: whole([sourcegate, "preview", "ad_spend", "--limit", "20"], env),
+        lambda: whole(baseline),
+    )
+    rows = [
+        Row(
+            "preview (files)",
+            "`sourcegate preview ad_spend --limit 20` (whole process)",
+            "`python -c 'import dlt, duckdb, pyarrow'`",
+            cand,
+            base,
+            2.0,
+        )
+    ]
+    log("preview: loopback REST source with 3 tables, --limit 20")
+    with ApiServer(50_000) as server:
+        sources = tmp / "sources"
+        sources.mkdir()
+        resources = "".join(
+            f"    - name: {table}\n      endpoint:\n        path: v1/{table}\n"
+            for table in ("events", "opens", "clicks")
+        )
+        (sources / "bench_api.yaml").write_text(
+            "name: bench_api\ndescription: bench\nowner: team:bench\nrest_api:\n"
+            f"  client:\n    base_url: {server.base_url}\n"
+            "    paginator: {type: page_number, base_page: 1, total_path: total_pages}\n"
+            "  resource_defaults:\n    endpoint: {data_selector: data}\n"
+            f"  resources:\n{resources}"
+            "pii:\n  hash: [events.email, opens.email, clicks.email]\n"
+        )
+        command = [sourcegate, "preview", "bench_api", "--limit", "20", "--sources", str(sources)]
+        cand, base = side_by_side(repeat, lambda: whole(command, env), lambda: whole(baseline))
+    rows.append(
+        Row(
+            "preview (REST, 3 tables)",
+            "`sourcegate preview --limit 20` of 3 paginated endpoints (whole process)",
+            "`python -c 'import dlt, duckdb, pyarrow'`",
+            cand,
+            base,
+            2.0,
+        )
+    )
+    return rows
+
+
 BENCHES = {
     "files": bench_files,
     "overhead": bench_overhead,
     "api": bench_api,
     "checks": bench_checks,
     "startup": bench_startup,
+    "preview": bench_preview,
 }
 
 

@@ -11,6 +11,7 @@ from pipelines.spec.checks import (
     MatchRegexCheck,
     NotMatchRegexCheck,
     NotNullCheck,
+    ReferencesCheck,
     RowCountBetweenCheck,
     UniqueCheck,
     UniqueCombinationCheck,
@@ -18,11 +19,12 @@ from pipelines.spec.checks import (
 )
 
 
-def to_expectation(check: CheckSpec, detailed: bool = False) -> Any:
+def to_expectation(check: CheckSpec, detailed: bool = False, source: str | None = None) -> Any:
     """Build the GX expectation for one check (imports GX, so call it only inside a run).
 
     ``detailed`` asks for the row-level variant where the fast one is aggregate-only (unique),
-    so a failing check can report which values are duplicated.
+    so a failing check can report which values are duplicated. ``source`` is the checked
+    table's schema, where a `references` check's `to: table.column` points.
     """
     import great_expectations.expectations as gxe
 
@@ -67,6 +69,10 @@ def to_expectation(check: CheckSpec, detailed: bool = False) -> Any:
             return gxe.ExpectTableRowCountToBeBetween(
                 min_value=_as_int(check.min), max_value=_as_int(check.max)
             )
+        case ReferencesCheck():
+            from quality.references import references_expectation
+
+            return references_expectation(check, source)
     raise TypeError(f"no expectation for check kind {check.expect!r}")
 
 

@@ -1,10 +1,13 @@
 """Run one table's checks as a GX suite with SQL pushdown against the warehouse.
 
-Nothing raw leaves the warehouse: an outcome never holds a value from the table. A failing
-check reports counts, a percentage and at most `SAMPLE_SIZE` distinct value *shapes*
-(`+39 333 1234567` -> `+99 999 9999999`, see `value_shape`), whatever the check kind or the
-column, classified as PII or not. An observed value is kept only where it is a statistic
-(row count, share of unique values), and GX's error text only after `scrub_message`.
+Nothing raw leaves the warehouse: an outcome holds no value from the table but one kind of
+key. A failing check reports counts, a percentage and at most `SAMPLE_SIZE` distinct value
+*shapes* (`+39 333 1234567` -> `+99 999 9999999`, see `value_shape`), whatever the check kind
+or the column, classified as PII or not. A failing `references` check also lists up to
+`SAMPLE_SIZE` orphan keys as they are, but only when neither key column looks personal by its
+name or by those keys (`references.visible_orphan_keys`): ids and codes, never an email. An
+observed value is kept only where it is a statistic (row count, share of unique values), and
+GX's error text only after `scrub_message`.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class CheckOutcome:
     value_shapes: list[Any] = field(default_factory=list)
     observed_value: int | float | None = None
     error: str | None = None
+    # `references` only: orphan keys as they are, when they are not personal data
+    orphan_keys: list[Any] = field(default_factory=list)
 
 
 class WarehouseChecker:
@@ -66,6 +71,32 @@ class WarehouseChecker:
         The first pass asks only for counts, which GX answers in a few bundled scans. Checks
         that fail get a second, detailed pass for their sample values.
         """
+        from pipelines.spec.check_columns import missing_columns
+
+        columns = self.columns(schema, table)  # none: the table is missing, GX says so
+        missing = missing_columns(table, checks, columns) if columns else {}
+        runnable = [i for i in range(len(checks)) if i not in missing]
+        outcomes: list[CheckOutcome | None] = [
+            missing_column_outcome(table, check, missing[i]) if i in missing else None
+            for i, check in enumerate(checks)
+        ]
+        if runnable:
+            found = self._run_suite(schema, table, [checks[i] for i in runnable])
+            for index, outcome in zip(runnable, found, strict=True):
+                outcomes[index] = outcome
+        return outcomes  # type: ignore[return-value]  # every slot is filled
+
+    def columns(self, schema: str, table: str) -> list[str]:
+        """The columns of ``schema.table`` in the warehouse, in order (none if it is missing)."""
+        import sqlalchemy as sa
+
+        try:
+            found = sa.inspect(self._datasource.get_engine()).get_columns(table, schema=schema)
+        except sa.exc.NoSuchTableError:
+            return []
+        return [column["name"] for column in found]
+
+    def _run_suite(self, schema: str, table: str, checks: list[CheckSpec]) -> list[CheckOutcome]:
         asset_name = f"{schema}__{table}"
         asset = self._datasource.add_table_asset(
             name=asset_name, table_name=table, schema_name=schema
@@ -91,7 +122,9 @@ class WarehouseChecker:
 
         suite = self._gx.ExpectationSuite(name=f"{name}__{'detailed' if detailed else 'counts'}")
         for index, check in enumerate(checks):
-            expectation = to_expectation(check, detailed=detailed)
+            expectation = to_expectation(
+                check, detailed=detailed, source=batch.data_asset.schema_name
+            )
             expectation.meta = {"sourcegate_index": index}
             suite.add_expectation(expectation)
         result_format = (
@@ -113,6 +146,18 @@ class WarehouseChecker:
         self._datasource = None
 
 
+def missing_column_outcome(table: str, check: CheckSpec, message: str) -> CheckOutcome:
+    """A check on a column the table lacks: failed, with the message naming the fix (this
+    needs no GX, so `preview` reports it without importing GX)."""
+    return CheckOutcome(
+        table=table,
+        check_name=check.check_name,
+        severity=check.severity,
+        passed=False,
+        error=message,
+    )
+
+
 def _no_progress_bars() -> Any:
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -121,6 +166,8 @@ def _no_progress_bars() -> Any:
 
 
 def _outcome(table: str, check: CheckSpec, res: Any) -> CheckOutcome:
+    from quality.references import visible_orphan_keys
+
     info = res.result or {}
     error = None
     if res.exception_info:
@@ -139,6 +186,9 @@ def _outcome(table: str, check: CheckSpec, res: Any) -> CheckOutcome:
         value_shapes=_shapes(info.get("partial_unexpected_list") or []),
         observed_value=_statistic(check, info.get("observed_value")),
         error=error,
+        orphan_keys=visible_orphan_keys(
+            check, table, info.get("partial_unexpected_list") or [], SAMPLE_SIZE
+        ),
     )
 
 

@@ -30,6 +30,7 @@ class FakeApi:
 
     token: str
     routes: dict[str, Handler] = field(default_factory=dict)
+    scheme: str = "Bearer"  # the Authorization header is `<scheme> <token>`
     requests: list[Request] = field(default_factory=list)
     base_url: str = ""
 
@@ -61,7 +62,7 @@ def _make_handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             handler = api.routes.get(parsed.path)
             if handler is None:
                 status, headers, body = json_response(404, {"message": "not found"})
-            elif request.headers.get("authorization") != f"Bearer {api.token}":
+            elif request.headers.get("authorization") != f"{api.scheme} {api.token}":
                 status, headers, body = json_response(401, {"message": "invalid token"})
             else:
                 answer = handler(request)

@@ -225,13 +225,15 @@ def _body_route(fault: str):
             "401",
             "true",
             "shop_people: load failed: HTTP 401 Unauthorized for GET {base}v1/people: the API "
-            "rejected the credentials; check NO_RAW_TOKEN",
+            "rejected the credentials; check NO_RAW_TOKEN, and that the auth header has the form "
+            "the API documents (a prefix: such as 'Bearer ' is part of it)",
         ),
         (
             "400",
             "false",
             "shop_people: load failed: HTTP 400 Bad Request for GET {base}v1/people: the API "
-            "answered with an error",
+            "refused the request as malformed; compare the headers it requires (such as an API "
+            "version), params and paginator in the source file with the API's documentation",
         ),
         (
             "html",
@@ -398,7 +400,8 @@ def test_the_status_line_keeps_no_query_credentials_or_server_text() -> None:
     error = requests.HTTPError("401 Client Error\nResponse: " + response.text, response=response)
     assert explain_load_failure(error, spec) == (
         "HTTP 401 Unauthorized for GET https://api.example.com/v1/people: the API rejected the "
-        "credentials; check the credentials"
+        "credentials; check the credentials, and that the auth header has the form the API "
+        "documents (a prefix: such as 'Bearer ' is part of it)"
     )
 
 

@@ -102,12 +102,14 @@ def test_preview_writes_nothing_to_the_warehouse_and_shows_hashed_values(
         "crm_contacts",
         "--limit",
         "10",
+        "--checks",
         env={"SOURCEGATE_WAREHOUSE": str(warehouse), "SOURCEGATE_PII_SALT": "pv"},
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert not warehouse.exists() and not warehouse.parent.exists()
-    assert "== contacts: 10 rows read" in out
+    # the first file batch comes whole (the first 300-row export), capped at 1,000 rows
+    assert "== contacts: 300 rows read" in out
     assert "  ip_address" not in out  # dropped before landing
     first_email = "chloe.rossi1@example.com"
     assert first_email not in out

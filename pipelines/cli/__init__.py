@@ -1,4 +1,8 @@
-"""`sourcegate`: the command line. One module per command; each adds its own parser."""
+"""`sourcegate`: the command line. One module per command; each adds its own parser.
+
+Every command runs inside one error boundary (`pipelines.cli.errors`): a failure prints one or
+two lines saying what failed, why and what to do, never a traceback unless `--debug` asks.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import argparse
 from collections.abc import Sequence
 
 from pipelines.cli import new, plan, preview, run, schema, status, validate
+from pipelines.cli.errors import add_debug_flag, run_command
 
 COMMANDS = (validate, run, status, plan, preview, new, schema)
 
@@ -17,7 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    return int(args.handler(args) or 0)
+    return run_command(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         module.register(commands)
+    add_debug_flag(parser, commands)
     return parser
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from pipelines.cli.messages import display
 from pipelines.kinds import KINDS as SOURCE_KINDS
-from pipelines.settings import sources_dir
+from pipelines.settings import PROJECT_ROOT, sources_dir
 from pipelines.spec.json_schema import SCHEMA_FILE_NAME
 from pipelines.spec.models import NAME_PATTERN, OWNER_PATTERN
 
@@ -42,6 +42,13 @@ def command(args: argparse.Namespace) -> int:
     from pipelines.spec.registry import load_source_file
 
     folder = args.sources or sources_dir()
+    if not folder.is_dir():
+        print(
+            f"error: no sources folder at {folder}; create it, or pass --sources with the "
+            "folder of source files",
+            file=sys.stderr,
+        )
+        return 2
     answers = {k: getattr(args, k) for k in ("name", "kind", "owner", "description")}
     try:
         path = scaffold_source(
@@ -85,7 +92,7 @@ def scaffold_source(
         problem = _problem(field, values[field] or "")
         if problem:
             raise ScaffoldError(problem)
-    template = sources_dir / "_templates" / f"{values['kind']}.yaml"
+    template = _template(sources_dir, values["kind"])
     target = sources_dir / f"{values['name']}.yaml"
     if target.exists() and not force:
         raise ScaffoldError(f"{target} already exists; pick another name or pass --force")
@@ -95,7 +102,7 @@ def scaffold_source(
         description=values["description"],
         secret=values["name"].upper() + SOURCE_KINDS[values["kind"]].secret_suffix,
     )
-    text = _schema_header(text)
+    text = _schema_header(text, sources_dir)
     target.write_text(text if text.endswith("\n") else text + "\n")
     return target
 
@@ -103,13 +110,26 @@ def scaffold_source(
 _SCHEMA_HEADER = re.compile(r"(\$schema=)\S+")
 
 
-def _schema_header(text: str) -> str:
-    """Point the editor's `$schema` at the schema beside the new file.
+def _template(sources_dir: Path, kind: str) -> Path:
+    """The folder's own `_templates/<kind>.yaml` if it has one, else the bundled template (a
+    `--sources` folder outside the repo has none)."""
+    own = sources_dir / "_templates" / f"{kind}.yaml"
+    return own if own.is_file() else PROJECT_ROOT / "sources" / "_templates" / f"{kind}.yaml"
 
-    The templates live in `sources/_templates/` and say `../source.schema.json`; the new file is
-    written to the sources folder itself, next to `source.schema.json`.
+
+def _schema_header(text: str, sources_dir: Path) -> str:
+    """Point the editor's `$schema` at the schema beside the new file, or at the bundled one
+    when the folder has none (a `--sources` folder elsewhere).
+
+    The templates live in `sources/_templates/` and say `../source.schema.json`.
     """
-    return _SCHEMA_HEADER.sub(lambda m: f"{m.group(1)}./{SCHEMA_FILE_NAME}", text, count=1)
+    schema = sources_dir / SCHEMA_FILE_NAME
+    target = (
+        f"./{SCHEMA_FILE_NAME}"
+        if schema.is_file()
+        else str(PROJECT_ROOT / "sources" / SCHEMA_FILE_NAME)
+    )
+    return _SCHEMA_HEADER.sub(lambda m: f"{m.group(1)}{target}", text, count=1)
 
 
 def _problem(field: str, value: str) -> str | None:

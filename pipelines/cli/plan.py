@@ -30,6 +30,12 @@ def register(commands: Any) -> None:
 def command(args: argparse.Namespace) -> int:
     """Print the plan; exit 1 when a changed file is invalid, 2 when git fails."""
     folder = args.sources or sources_dir()
+    if not folder.is_dir():
+        print(
+            f"error: no sources folder at {folder}; pass --sources with the folder of source files",
+            file=sys.stderr,
+        )
+        return 2
     try:
         base = files_at_ref(folder, args.base)
     except GitError as exc:
@@ -126,7 +132,7 @@ def render_markdown(changes: list[SourceChange], base_ref: str) -> str:
 def _summary(spec: SourceSpec) -> list[str]:
     columns = declared_columns(spec)
     out = [
-        f"kind: {spec.kind}; stage: {spec.stage}; schedule: {spec.schedule or 'manual only'}",
+        f"kind: {spec.kind}; stage: {spec.stage}; schedule: {_schedule(spec)}",
         f"owner: {spec.owner}; steward: {spec.steward or '-'}",
     ]
     for table in spec.table_names():
@@ -144,6 +150,11 @@ def _summary(spec: SourceSpec) -> list[str]:
     return out
 
 
+def _schedule(spec: SourceSpec) -> str:
+    """`0 6 * * * (Europe/Berlin)`, or `manual only`."""
+    return f"{spec.schedule} ({spec.schedule_timezone})" if spec.schedule else "manual only"
+
+
 def _added_warnings(spec: SourceSpec) -> list[str]:
     return [] if spec.checks else ["no checks: nothing guards this data"]
 
@@ -159,7 +170,8 @@ def _checks(spec: SourceSpec) -> dict[str, object]:
 
 def _diff(name: str, old: SourceSpec, new: SourceSpec) -> SourceChange:
     change = SourceChange(name, "changed")
-    for attr in ("kind", "stage", "schedule", "owner", "steward", "purpose", "freshness_hours"):
+    attrs = ("kind", "stage", "schedule", "schedule_timezone", "owner", "steward", "purpose")
+    for attr in (*attrs, "freshness_hours"):
         before, after = getattr(old, attr), getattr(new, attr)
         if before != after:
             change.details.append(f"{attr}: `{before}` → `{after}`")
@@ -234,7 +246,24 @@ def _weakened(old: SourceSpec, new: SourceSpec) -> list[str]:
 
 
 def _git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise GitError("git is not installed (or not on PATH); install git to compare") from None
     if done.returncode != 0:
-        raise GitError(f"git {' '.join(args)} failed: {done.stderr.strip() or done.stdout.strip()}")
+        said = (done.stderr.strip() or done.stdout.strip()).splitlines()
+        raise GitError(f"git {' '.join(args)} failed: {said[0] if said else ''}{_git_hint(said)}")
     return done.stdout
+
+
+def _git_hint(said: list[str]) -> str:
+    """What to do about the git failures a plan meets: no checkout, or an unknown base ref."""
+    text = "\n".join(said).lower()
+    if "not a git repository" in text:
+        return "; run `sourcegate plan` inside a git checkout, or pass --sources pointing into one"
+    if "not a valid object name" in text or "unknown revision" in text or "bad revision" in text:
+        return (
+            "; the --base ref does not exist here: fetch it first (`git fetch origin`) or pass "
+            "--base with an existing branch or commit"
+        )
+    return ""

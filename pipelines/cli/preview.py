@@ -17,8 +17,8 @@ from pipelines.spec.checks import named_checks
 from pipelines.spec.registry import LoadedSource
 
 SAMPLE_ROWS = 5
+SUGGESTION_ROWS = 1000  # rows per table kept from the pages read, for the suggested checks
 MASK = "***"
-SMALL_SET = 10
 ITEMS_PER_PAGE_GUESS = 100
 
 
@@ -26,7 +26,18 @@ def register(commands: Any) -> None:
     """Add the `preview` command to the CLI's subcommands."""
     parser = commands.add_parser("preview", help="test-read a source into a throwaway DuckDB")
     parser.add_argument("name", help="source name")
-    parser.add_argument("--limit", type=int, default=50, help="rows per table (default 50)")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=50,
+        help="rows to read per table (default 50): as many pages as that takes, never all; "
+        "a page or file batch comes whole, up to 1,000 rows, for the suggested checks",
+    )
+    parser.add_argument(
+        "--checks",
+        action="store_true",
+        help="also run the checks on the rows read (loads Great Expectations: a few seconds)",
+    )
     parser.add_argument("--sources", type=Path, default=None, help="folder of source files")
     parser.set_defaults(handler=command)
 
@@ -34,32 +45,78 @@ def register(commands: Any) -> None:
 def command(args: argparse.Namespace) -> int:
     """Preview one valid source; say why when the name has no valid file."""
     from pipelines.governance.secrets import MissingSecretError
-    from pipelines.spec.registry import load_registry
 
-    registry = load_registry(args.sources or sources_dir())
-    source = registry.get(args.name)
+    folder = args.sources or sources_dir()
+    source, errors = find_source(folder, args.name)
+    if source is None and errors:
+        for error in errors:
+            print(display(error), file=sys.stderr)
+        print(
+            f"error: {args.name} has {len(errors)} problem(s), listed above; fix them (run "
+            "`sourcegate validate` to check again), then preview it",
+            file=sys.stderr,
+        )
+        return 1
     if source is None:
-        for error in registry.errors:
-            if error.source_name == args.name:
-                print(display(error), file=sys.stderr)
-        print(f"error: no valid source named {args.name!r}", file=sys.stderr)
+        print(
+            f"error: no valid source named {args.name!r}{_nearby(folder, args.name)}",
+            file=sys.stderr,
+        )
         return 2
     try:
-        return preview_source(source, max(1, args.limit), sys.stdout)
+        return preview_source(source, max(1, args.limit), sys.stdout, run_checks=args.checks)
     except MissingSecretError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
-def preview_source(source: LoadedSource, limit: int, out: TextIO) -> int:
-    """Read up to ``limit`` rows per table, then print schema, samples, checks and suggestions.
+def find_source(folder: Path, name: str) -> tuple[LoadedSource | None, list[Any]]:
+    """Validate only ``name``'s own file (a source's name is its file's stem): a preview of one
+    source does not pay for validating every other file in the folder."""
+    from pipelines.runtime.warehouse import configured_warehouse
+    from pipelines.spec.registry import load_source_file
+
+    for suffix in (".yaml", ".yml"):
+        path = folder / f"{name}{suffix}"
+        if path.is_file():
+            reserved = configured_warehouse().reserved_source_names()
+            result = load_source_file(path, reserved)
+            return result.source, result.errors
+    return None, []
+
+
+def _nearby(folder: Path, name: str) -> str:
+    """`; did you mean 'x'? (sources in FOLDER: a, b)`, from the file names alone."""
+    import difflib
+
+    from pipelines.spec.registry import source_files
+
+    names = [path.stem for path in source_files([folder])] if folder.is_dir() else []
+    if not names:
+        return f"; there is no source file in {folder}"
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{hint} (sources in {folder}: {', '.join(names)})"
+
+
+def preview_source(source: LoadedSource, limit: int, out: TextIO, run_checks: bool = False) -> int:
+    """Read the first page(s) or batch of each table, then print schema, samples, checks and
+    suggestions.
+
+    Only as many pages as ``limit`` rows need are requested (one at a time: no pages are
+    fetched ahead), and of those at most `SUGGESTION_ROWS` rows per table are kept: the first
+    ``limit`` are shown, all of them inform the suggested checks. Checks always have their
+    columns looked up; ``run_checks`` also runs them through GX on the rows read.
 
     Returns 1 when a real load would be refused for PII (a rule that matches nothing, or in
-    production a personal column with no rule), else 0.
+    production a personal column with no rule) or a check names a column that is not there,
+    else 0.
     """
+    from pipelines.kinds import kind_of
     from pipelines.runtime.build import build_pipeline, build_source, pii_guard
 
-    spec = source.spec
+    # a preview never requests pages ahead of the ones it reads
+    spec = source.spec.model_copy(update={"max_concurrent_requests": 1})
     real = configured_warehouse()
     with tempfile.TemporaryDirectory(prefix="sourcegate-preview-") as tmp:
         scratch = Warehouse(Path(tmp) / "preview.duckdb")
@@ -68,24 +125,49 @@ def preview_source(source: LoadedSource, limit: int, out: TextIO) -> int:
         dlt_source = build_source(spec, scratch, salt=salt)
         dlt_source.add_limit(max(1, math.ceil(limit / ITEMS_PER_PAGE_GUESS)))
         for resource in dlt_source.resources.values():
-            budget = _RowBudget(limit)
+            budget = _RowBudget(max(limit, SUGGESTION_ROWS))
             resource.add_map(budget.slice_arrow).add_filter(budget.keep_row)
         pipeline = build_pipeline(spec, scratch, prefix="preview")
-        print(f"previewing {spec.name} (up to {limit} rows per table) ...", file=out, flush=True)
-        pipeline.extract(dlt_source, schema_contract=spec.schema_contract())
+        print(
+            f"previewing {spec.name}: the first page(s) or file batch of each table, enough for "
+            f"{limit} rows ...",
+            file=out,
+            flush=True,
+        )
+        with kind_of(spec).run_settings(spec):  # the source's own timeouts and retries
+            pipeline.extract(dlt_source, schema_contract=spec.schema_contract())
         report = pii_guard(dlt_source).report()
         pipeline.normalize()
         pipeline.load()
         with scratch.connect(read_only=True) as con:
             tables = {t: _describe(con, spec.name, t, limit) for t in spec.table_names()}
-        outcomes = _run_checks(scratch, source, tables)
+            suggestions = suggest_checks(con, source, report)
+        if run_checks:
+            outcomes = _run_checks(scratch, source, tables)
+        else:
+            outcomes = _missing_columns(source, tables)
     blocking = print_pii_report(report, spec.stage, out)
     for table, info in tables.items():
         masked = report.unhandled_columns(table)
-        rules = "PII rules applied" if not report.unmatched else "a PII rule matched nothing"
-        _print_table(table, info, outcomes.get(table, []), out, rules, masked)
+        rules = _pii_note(spec, table) if not report.unmatched else "a PII rule matched nothing"
+        suggested = suggestions.get(table, [])
+        _print_table(table, info, outcomes.get(table, []), out, rules, masked, suggested)
+    declared = sum(len(checks) for checks in spec.checks.values())
+    if run_checks and any(c.expect == "references" for cs in spec.checks.values() for c in cs):
+        print(
+            "\nreferences checks were not run: the rows read hold only part of the table they "
+            "point to; `sourcegate run` checks them on whole tables.",
+            file=out,
+        )
+    if declared and not run_checks:
+        print(
+            f"\n{declared} check(s) declared; their columns were looked up, the checks not run. "
+            "Add --checks to run them on these rows (loads Great Expectations, a few seconds).",
+            file=out,
+        )
     print("\nnothing was written to the warehouse.", file=out)
-    return 1 if blocking else 0
+    wrong_column = any(o.error for found in outcomes.values() for _, o in found if not o.passed)
+    return 1 if blocking or (wrong_column and not run_checks) else 0
 
 
 class _RowBudget:
@@ -109,12 +191,13 @@ class _RowBudget:
 
 
 def _describe(con: Any, schema: str, table: str, limit: int) -> dict[str, Any]:
+    """Columns, the first ``limit`` rows and the number of rows read of one scratch table."""
     exists = con.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [schema, table],
     ).fetchone()[0]
     if not exists:
-        return {"columns": [], "rows": [], "count": 0, "stats": {}}
+        return {"columns": [], "rows": [], "count": 0}
     relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
     columns = [
         (name, dtype)
@@ -122,28 +205,39 @@ def _describe(con: Any, schema: str, table: str, limit: int) -> dict[str, Any]:
         if not name.startswith("_dlt")
     ]
     quoted = ", ".join(quote_identifier(c) for c, _ in columns)
-    rows = con.execute(f"select {quoted} from {relation} limit {limit}").fetchall()
-    stats = {}
-    for column, dtype in columns:
-        name = quote_identifier(column)
-        nulls, distinct = con.execute(
-            f"select count(*) filter (where {name} is null), count(distinct {name}) from {relation}"
-        ).fetchone()
-        values = []
-        if 2 <= distinct <= SMALL_SET and dtype.upper() == "VARCHAR":
-            query = f"select distinct {name} from {relation} order by 1"
-            values = [v for (v,) in con.execute(query).fetchall()]
-        stats[column] = {"nulls": nulls, "distinct": distinct, "values": values}
-    return {"columns": columns, "rows": rows, "count": len(rows), "stats": stats}
+    # rowid: the order the rows were read in (a plain scan may interleave its threads)
+    query = f"select {quoted} from {relation} order by rowid limit {limit}"
+    rows = con.execute(query).fetchall()
+    count = con.execute(f"select count(*) from {relation}").fetchone()[0]
+    return {"columns": columns, "rows": rows, "count": count}
+
+
+def _pii_note(spec: Any, table: str) -> str:
+    """`hashed: email; dropped, never stored: phone`, as the file's rules name them."""
+    parts = []
+    for action, verb in (("hash", "hashed"), ("drop", "dropped, never stored")):
+        columns = spec.pii.columns_for(table, action)
+        if columns:
+            parts.append(f"{verb}: {', '.join(columns)}")
+    return "; ".join(parts) or "no PII rules for this table"
 
 
 def _run_checks(
     scratch: Warehouse, source: LoadedSource, tables: dict[str, Any]
 ) -> dict[str, list]:
+    """GX outcomes of each table's checks on the rows read, `references` left out (the rows
+    read hold only part of the table they point to, so every key beyond it would be an
+    orphan; `run` checks them on whole tables)."""
+    from pipelines.spec.checks import ReferencesCheck
     from quality.runner import WarehouseChecker
 
     spec = source.spec
-    wanted = {t: c for t, c in spec.checks.items() if tables.get(t, {}).get("count")}
+    wanted = {
+        table: [(name, c) for name, c in named_checks(checks) if not isinstance(c, ReferencesCheck)]
+        for table, checks in spec.checks.items()
+        if tables.get(table, {}).get("count")
+    }
+    wanted = {table: named for table, named in wanted.items() if named}
     if not wanted:
         return {}
     checker = WarehouseChecker(scratch.sqlalchemy_url())
@@ -151,15 +245,32 @@ def _run_checks(
         return {
             table: list(
                 zip(
-                    [n for n, _ in named_checks(checks)],
-                    checker.run(spec.name, table, checks),
+                    [name for name, _ in named],
+                    checker.run(spec.name, table, [check for _, check in named]),
                     strict=True,
                 )
             )
-            for table, checks in wanted.items()
+            for table, named in wanted.items()
         }
     finally:
         checker.close()
+
+
+def _missing_columns(source: LoadedSource, tables: dict[str, Any]) -> dict[str, list]:
+    """Failed outcomes for the checks that name a column their table lacks (no GX needed)."""
+    from pipelines.spec.check_columns import missing_columns
+    from quality.runner import missing_column_outcome
+
+    found: dict[str, list] = {}
+    for table, checks in source.spec.checks.items():
+        columns = [c for c, _ in tables.get(table, {}).get("columns", [])]
+        if not columns:
+            continue
+        named = named_checks(checks)
+        for index, message in missing_columns(table, checks, columns).items():
+            outcome = missing_column_outcome(table, checks[index], message)
+            found.setdefault(table, []).append((named[index][0], outcome))
+    return found
 
 
 def _print_table(
@@ -169,10 +280,15 @@ def _print_table(
     out: TextIO,
     rules_note: str,
     masked: list[str],
+    suggestions: list[str],
 ) -> None:
     print(f"\n== {table}: {info['count']} rows read", file=out)
     if not info["columns"]:
-        print("   (no rows arrived)", file=out)
+        print(
+            "   (no rows arrived: the source is empty, or, for an API, the endpoint's "
+            "data_selector points at something other than the records)",
+            file=out,
+        )
         return
     print("schema:", file=out)
     for name, dtype in info["columns"]:
@@ -192,8 +308,8 @@ def _print_table(
         for name, outcome in outcomes:
             verdict = "pass" if outcome.passed else f"FAIL ({outcome.severity})"
             extra = f", {outcome.unexpected_count} unexpected" if outcome.unexpected_count else ""
+            extra += f": {outcome.error}" if outcome.error else ""
             print(f"  {name:<40} {verdict}{extra}", file=out)
-    suggestions = suggest_checks(info, masked)
     if suggestions:
         print("suggested checks (paste under checks:):", file=out)
         print(f"  {table}:", file=out)
@@ -201,26 +317,13 @@ def _print_table(
             print(f"    {line}", file=out)
 
 
-def suggest_checks(info: dict[str, Any], masked: list[str] = ()) -> list[str]:
-    """YAML lines for checks the sample supports: not-null, unique keys, small value sets.
+def suggest_checks(con: Any, source: LoadedSource, report: Any) -> dict[str, list[str]]:
+    """YAML lines per table for checks that hold on every row read, not only those shown
+    (`quality.suggestions`); nothing for personal columns masked for want of a PII rule."""
+    from quality.suggestions import suggest_for_source
 
-    Nothing is suggested for ``masked`` columns (personal data with no rule yet).
-    """
-    count, lines = info["count"], []
-    if count < 2:
-        return lines
-    for column, stats in info["stats"].items():
-        if column.startswith("_") or column in masked:
-            continue
-        if stats["nulls"] == 0:
-            lines.append(f"- {{expect: not_null, column: {column}}}")
-        if stats["distinct"] == count and (column == "id" or column.endswith("_id")):
-            lines.append(f"- {{expect: unique, column: {column}}}")
-        if stats["values"] and count >= 2 * len(stats["values"]):
-            values = ", ".join(str(v) for v in stats["values"])
-            lines.append(f"- {{expect: in_set, column: {column}, values: [{values}]}}")
-    lines.append("- {expect: row_count_between, min: 1}")
-    return lines
+    tables = source.spec.table_names()
+    return suggest_for_source(con, source.spec, {t: report.unhandled_columns(t) for t in tables})
 
 
 def print_pii_report(report: Any, stage: str, out: TextIO) -> bool:

@@ -109,6 +109,9 @@ def run_sources(
     print("", file=out)
     print(render_summary(outcomes), file=out)
     failed = [o for o in outcomes if o.status == "failed" or o.blocking_failures]
+    # a source asked for by name that could not run (a secret not set) is a failure; in a run
+    # of every source, a skip is how a source waits for IT to set its secret
+    failed += [o for o in outcomes if o.name in names and o.status == "skipped"]
     if registry.errors and not names:
         failed.append(None)
     return 1 if failed else 0
@@ -181,6 +184,9 @@ def _outcome(result: Any, name: str, selection: list[Any], seconds: float) -> So
         notes += [note for note in _recovery_notes(metadata) if note not in notes]
     for evaluation in result.get_asset_check_evaluations():
         row = tables[evaluation.asset_key.path[-1]]
+        error = _value(evaluation.metadata.get("error"))
+        if error and not evaluation.passed:
+            row.check_errors[evaluation.check_name] = error
         if evaluation.passed:
             row.checks_passed += 1
         elif evaluation.severity.value == "WARN":
@@ -285,9 +291,31 @@ def _failure_message(result: Any) -> str:
         if data.user_failure_data and data.user_failure_data.description:
             return data.user_failure_data.description
         if data.error:
-            cause = data.error.cause or data.error
-            return cause.message.strip().splitlines()[0]
+            return _explain_error_info(data.error)
     return "the run failed (see the Dagster UI for details)"
+
+
+def _explain_error_info(error: Any) -> str:
+    """Why a step raised, from the error Dagster kept (class names and texts, no exception):
+    the first cause `failure_reasons` recognises, else the innermost cause's scrubbed text."""
+    from pipelines.runtime.failure_reasons import explain_text
+    from pipelines.runtime.value_errors import scrub_message
+
+    chain, seen = [], set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        chain.append(error)
+        error = error.cause or error.context
+    for info in chain:
+        known = explain_text(info.cls_name or "", info.message or "")
+        if known:
+            return known
+    innermost = chain[-1]
+    # Dagster's text starts with the qualified class name: `dlt.x.Error: message`
+    text = innermost.message.strip()
+    head, _, rest = text.partition(": ")
+    detail = scrub_message(rest if head.endswith(innermost.cls_name) else text)
+    return f"{innermost.cls_name}: {detail}; the run's log in the Dagster UI has the traceback"
 
 
 def _value(entry: Any) -> Any:

@@ -17,6 +17,7 @@ class TableOutcome:
     checks_failed: list[str] = field(default_factory=list)
     checks_warned: list[str] = field(default_factory=list)
     pii_warnings: list[str] = field(default_factory=list)  # personal columns with no rule
+    check_errors: dict[str, str] = field(default_factory=dict)  # check -> why it could not run
 
 
 @dataclass
@@ -103,12 +104,19 @@ def render_summary(outcomes: list[SourceOutcome]) -> str:
             lines.append(f"{outcome.name}: {outcome.message.removeprefix(outcome.name + ': ')}")
         for table in outcome.tables:
             for name in table.checks_failed:
-                lines.append(f"{outcome.name}.{table.table}: check {name} FAILED (error)")
+                lines.append(_check_line(outcome.name, table, name, "FAILED (error)"))
             for name in table.checks_warned:
-                lines.append(f"{outcome.name}.{table.table}: check {name} failed (warn)")
+                lines.append(_check_line(outcome.name, table, name, "failed (warn)"))
             for warning in table.pii_warnings:
                 lines.append(f"{outcome.name}: warning: {warning}")
     return "\n".join(lines)
+
+
+def _check_line(source: str, table: TableOutcome, name: str, verdict: str) -> str:
+    """`src.table: check NAME FAILED (error)`, and why when the check could not run."""
+    line = f"{source}.{table.table}: check {name} {verdict}"
+    error = table.check_errors.get(name)
+    return f"{line}: {error}" if error else line
 
 
 def _fmt(value: int | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,5 +21,12 @@ def command(args: argparse.Namespace) -> int:
     """Write the schema file and say where."""
     from pipelines.spec.json_schema import write_schema
 
-    print(f"wrote {write_schema(args.sources or sources_dir())}")
+    folder = args.sources or sources_dir()
+    if not folder.is_dir():
+        print(
+            f"error: no sources folder at {folder}; pass --sources with the folder of source files",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"wrote {write_schema(folder)}")
     return 0

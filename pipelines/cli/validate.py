@@ -10,6 +10,8 @@ from typing import Any
 from pipelines.cli.messages import display
 from pipelines.settings import sources_dir
 
+FIX_HINT = "fix each problem at the file:line shown, then run `sourcegate validate` again"
+
 
 def register(commands: Any) -> None:
     """Add the `validate` command to the CLI's subcommands."""
@@ -30,7 +32,11 @@ def command(args: argparse.Namespace) -> int:
     missing = [p for p in paths if not p.exists()]
     if missing:
         for path in missing:
-            print(f"{path}: no such file or folder", file=sys.stderr)
+            print(
+                f"error: {path}: no such file or folder; check the path (source files live in "
+                f"{sources_dir()}, or pass the folder with --sources)",
+                file=sys.stderr,
+            )
         return 2
     registry = load_registry(paths, reserved_names=configured_warehouse().reserved_source_names())
     for finding in sorted(
@@ -39,6 +45,7 @@ def command(args: argparse.Namespace) -> int:
         print(display(finding), file=sys.stderr)
     files = len(registry.sources) + len(registry.broken_files)
     if registry.errors:
+        print(FIX_HINT, file=sys.stderr)
         print(
             f"{len(registry.errors)} error(s) in {len(registry.broken_files)} of {files} file(s)",
             file=sys.stderr,

@@ -104,10 +104,16 @@ class CompiledPiiRules:
 
 
 def closest_column(column: str, columns: list[str]) -> str | None:
-    """The real column most like ``column`` (`email` -> `attributes__email`), if any is close."""
+    """The real column most like ``column``, if any is close: the same last part
+    (`email` -> `attributes__email`), a similar spelling (`emial` -> `email`), or a last part
+    that starts with it (`phone` -> `attributes__phone_number`)."""
     leaf = column.rsplit(NESTING_SEPARATOR, 1)[-1]
-    by_leaf = [c for c in columns if c.rsplit(NESTING_SEPARATOR, 1)[-1] == leaf]
+    leaves = {c: c.rsplit(NESTING_SEPARATOR, 1)[-1] for c in columns}
+    by_leaf = [c for c in columns if leaves[c] == leaf]
     if by_leaf:
         return by_leaf[0]
     close = difflib.get_close_matches(column, columns, n=1, cutoff=0.6)
-    return close[0] if close else None
+    if close:
+        return close[0]
+    by_start = [c for c in columns if len(leaf) >= 3 and leaves[c].startswith(leaf)]
+    return by_start[0] if len(by_start) == 1 else None

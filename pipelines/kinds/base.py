@@ -22,6 +22,14 @@ Problem = tuple[PathT, str]  # where in the file (a key path) and what is wrong 
 
 
 @dataclass(frozen=True)
+class KnownColumns:
+    """A table's columns as they will land, and where they were read (for messages)."""
+
+    names: list[str]
+    seen_in: str
+
+
+@dataclass(frozen=True)
 class BuildContext:
     """What a kind needs to build its dlt source for one run or preview."""
 
@@ -69,6 +77,15 @@ class SourceKind:
 
     def declared_columns(self, spec: SourceSpec) -> dict[tuple[str, str], PathT]:
         """The (table, column) pairs the kind's block names (keys, cursors, type hints)."""
+        return {}
+
+    def primary_keys(self, spec: SourceSpec) -> dict[str, list[str]]:
+        """Each table's declared primary key columns, as written in the file."""
+        return {}
+
+    def columns_before_load(self, spec: SourceSpec) -> dict[str, KnownColumns]:
+        """The columns each table will land with, where the kind can tell without loading
+        (read from the data itself, named as dlt lands them); only called by deep validation."""
         return {}
 
     def run_metadata(self, source: Any) -> dict[str, Any]:

@@ -4,6 +4,10 @@ Nothing raw leaves the warehouse: a failure line is a fixed template. An HTTP er
 its status line (`HTTP 401 Unauthorized for GET https://host/path`, no query, no body); a
 refused value shows only its shape; any other error text passes `scrub_message`. The traceback
 logged for engineers (`loggable_traceback`) keeps every frame, with its messages scrubbed alike.
+
+An explanation looks through wrappers to the real cause: dlt's `PipelineStepFailed` and
+`ResourceExtractionError`, a generator's `StopIteration` turned into `RuntimeError`, Dagster's
+step errors. Network, file-system and warehouse-file failures are named by `failure_reasons`.
 """
 
 from __future__ import annotations
@@ -13,22 +17,18 @@ import logging
 import os
 import re
 import traceback
-from collections.abc import Iterable
-from http import HTTPStatus
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Iterable, Sequence
 
 from pipelines.governance.contracts import explain_contract_violation
-from pipelines.runtime.value_errors import find_refused_value, scrub_message, scrub_text, scrub_url
+
+# `status_line` is imported from here by callers that predate `failure_reasons`
+from pipelines.runtime.failure_reasons import explain_http, explain_known, status_line  # noqa: F401
+from pipelines.runtime.value_errors import find_refused_value, scrub_message, scrub_text
 from pipelines.spec.models import SourceSpec
 
 _URL_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*?(?=:?\s|:?$|['\"])")
-_HTTP_HINTS = {
-    401: "the API rejected the credentials; check {secrets}",
-    403: "the credentials are valid but lack permission for this endpoint; check {secrets}",
-    404: "the endpoint does not exist; check base_url and path in the source file",
-    429: "the API kept rate-limiting after all retries; try a later schedule or a lower page size",
-}
+# `postgresql://user:password@host/db`: the password goes, the host stays
+_URL_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^\s/@'\"]+@")
 
 
 # Libraries that log errors with their full text (dlt logs a failed load job with the warehouse's
@@ -70,66 +70,45 @@ def explain_load_failure(exc: BaseException, spec: SourceSpec, values: bool = Tr
 
     With ``values=False`` the line holds no value from the data (for materialization metadata).
     """
-    secrets = ", ".join(spec.secret_names()) or "the credentials"
-    for error in exception_chain(exc):
-        if isinstance(error, ExplainedError):
-            return redact(str(error), secret_values(spec))
-        if type(error).__name__ == "DataValidationError" and hasattr(error, "schema_entity"):
-            return redact(explain_contract_violation(error), secret_values(spec))
-        # requests raises its own JSONDecodeError (json's or simplejson's, by what is installed)
-        if type(error).__name__ == "JSONDecodeError" and hasattr(error, "doc"):
-            return redact(_explain_bad_json(error), secret_values(spec))
-        response = getattr(error, "response", None)
-        status = getattr(response, "status_code", None)
-        if isinstance(status, int):
-            hint = _HTTP_HINTS.get(status, "the API answered with an error")
-            if status >= 500:
-                hint = "the API kept failing after all retries; try again later"
-            text = f"HTTP {status_line(response)}: {hint.format(secrets=secrets)}"
-            return redact(text, secret_values(spec))
-    refused = find_refused_value(exception_chain(exc))
-    if refused is not None:
-        return redact(refused.explain(values), secret_values(spec))
-    innermost = list(exception_chain(exc))[-1]
+    return redact(explain_failure(exc, spec.secret_names(), values), secret_values(spec))
+
+
+def explain_failure(exc: BaseException, secrets: Sequence[str] = (), values: bool = True) -> str:
+    """Why ``exc`` happened and what to do, in one line, looking through wrappers to the cause.
+
+    ``secrets`` are the names of the variables a credentials hint points at. An error nothing
+    recognises is shown as its type and scrubbed message (without the message when
+    ``values=False``). The caller redacts secret values (`redact`).
+    """
+    known = known_explanation(exc, secrets, values)
+    if known is not None:
+        return known
+    innermost = root_cause(exc)
     # an unknown error's text may quote the data: shapes only, and nothing without ``values``
     detail = scrub_message(str(innermost)) if values else ""
-    text = f"{type(innermost).__name__}: {detail}" if detail else type(innermost).__name__
-    return redact(text, secret_values(spec))
+    name = type(innermost).__name__
+    if name == "StopIteration" and not detail:
+        return "StopIteration: an iterator in the source ended where a value was expected"
+    return f"{name}: {detail}" if detail else name
 
 
-def status_line(response: Any) -> str:
-    """`401 Unauthorized for GET https://host/path`: the standard reason phrase (never the
-    server's own text), the method, and the URL without credentials, query or fragment."""
-    status = response.status_code
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = ""
-    method = getattr(getattr(response, "request", None), "method", None) or "request"
-    return " ".join(filter(None, (str(status), phrase, "for", method, _bare_url(response))))
-
-
-def _bare_url(response: Any) -> str:
-    parts = urlsplit(str(getattr(response, "url", "") or ""))
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return scrub_url(parts._replace(netloc=host, query="", fragment="").geturl())
-
-
-def _explain_bad_json(error: Any) -> str:
-    # the page itself (and its HTML title) may greet a person by name: never quoted
-    body = (error.doc or "").lstrip()
-    if body[:1] == "<":
-        return (
-            "the API answered with an HTML page instead of JSON; the service may be down for "
-            "maintenance, or base_url may point at a web page instead of the API"
-        )
-    return (
-        f"the API answered page data that is not valid JSON ({scrub_message(error.msg)} at "
-        f"character {error.pos}); it may have been cut off, try again, or report it to the API "
-        "provider"
-    )
+def known_explanation(
+    exc: BaseException, secrets: Sequence[str] = (), values: bool = True
+) -> str | None:
+    """`explain_failure`'s line when some error of the chain is one we can explain, else None."""
+    hint_secrets = ", ".join(secrets) or "the credentials"
+    for error in exception_chain(exc):
+        if isinstance(error, ExplainedError):
+            return str(error)
+        if is_wrapper(error):
+            continue
+        if type(error).__name__ == "DataValidationError" and hasattr(error, "schema_entity"):
+            return explain_contract_violation(error)
+        known = explain_http(error, hint_secrets) or explain_known(error)
+        if known is not None:
+            return known
+    refused = find_refused_value(exception_chain(exc))
+    return refused.explain(values) if refused is not None else None
 
 
 def loggable_traceback(exc: BaseException, spec: SourceSpec) -> str:
@@ -139,7 +118,13 @@ def loggable_traceback(exc: BaseException, spec: SourceSpec) -> str:
     and refused values (the warehouse), so each one is cut to its first line, with values
     shaped (`scrub_message`) and secrets and query strings redacted.
     """
-    return redact("".join(_traceback_lines(exc, set())), secret_values(spec))
+    return scrubbed_traceback(exc, secret_values(spec))
+
+
+def scrubbed_traceback(exc: BaseException, secrets: Iterable[str] = ()) -> str:
+    """`loggable_traceback` for any error: every frame, each message scrubbed, the values in
+    ``secrets`` redacted (for `sourcegate --debug`)."""
+    return redact("".join(_traceback_lines(exc, set())), secrets)
 
 
 def _traceback_lines(exc: BaseException, seen: set[int]) -> list[str]:
@@ -165,8 +150,9 @@ def _traceback_lines(exc: BaseException, seen: set[int]) -> list[str]:
 
 
 def redact(text: str, secret_values: Iterable[str]) -> str:
-    """Remove query strings from URLs and replace any secret value with ***."""
+    """Remove query strings and user:password@ from URLs and replace any secret value with ***."""
     text = _URL_QUERY.sub(r"\1?…", text)
+    text = _URL_USERINFO.sub(r"\1***@", text)
     for value in secret_values:
         if value and len(value) >= 4:
             text = text.replace(value, "***")
@@ -179,13 +165,48 @@ def secret_values(spec: SourceSpec) -> list[str]:
 
 
 def exception_chain(exc: BaseException) -> Iterable[BaseException]:
-    """``exc`` and its causes, outermost first (dlt's wrapped `exception` attributes too)."""
+    """``exc`` and its causes, outermost first.
+
+    Each error leads to one next: the error dlt wrapped (`exception`, a load job's
+    `client_exception`), else its ``__cause__`` (``raise ... from``), else its ``__context__``.
+    """
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         yield current
-        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
+        wrapped = [getattr(current, "exception", None), getattr(current, "client_exception", None)]
+        following = [e for e in wrapped if isinstance(e, BaseException)]
+        current = (following or [current.__cause__ or current.__context__])[0]
+
+
+# Errors that only carry another one: dlt's step and extraction wrappers and Dagster's step
+# errors. Their own text repeats the cause's, with the pipeline's internals around it.
+_WRAPPERS = {
+    "PipelineStepFailed",
+    "ResourceExtractionError",
+    "PipeGenInvalid",
+    "DagsterExecutionStepExecutionError",
+    "DagsterUserCodeExecutionError",
+}
+_STOP_ITERATION_WRAPPED = ("generator raised StopIteration", "async generator raised Stop")
+
+
+def is_wrapper(error: BaseException) -> bool:
+    """True for an error that only wraps its cause (see `_WRAPPERS`), and for `StopIteration`
+    and the `RuntimeError` Python raises when a generator lets one escape (PEP 479)."""
+    if isinstance(error, StopIteration | StopAsyncIteration):
+        return True
+    if type(error) is RuntimeError and str(error).startswith(_STOP_ITERATION_WRAPPED):
+        return True
+    return type(error).__name__ in _WRAPPERS
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """The innermost error of the chain that is not a wrapper (the innermost one if all are)."""
+    chain = list(exception_chain(exc))
+    real = [error for error in chain if not is_wrapper(error)]
+    return (real or chain)[-1]
 
 
 # Matched against every class an error inherits from, so subclasses (dlt's LoadClientJobRetry,

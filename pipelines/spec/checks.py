@@ -7,9 +7,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pipelines.spec.fields import landed_column
+from pipelines.spec.fields import check_identifier, landed_column
 
 Severity = Literal["error", "warn"]
+# `to:` of a references check: table.column or source.table.column
+_TARGET_PATTERN = r"^[^.\s]+\.[^.\s]+(\.[^.\s]+)?$"
 
 
 class _CheckBase(BaseModel):
@@ -125,6 +127,39 @@ class InSetCheck(_ColumnCheck):
     values: list[str | int | float | bool] = Field(min_length=1)
 
 
+class ReferencesCheck(_ColumnCheck):
+    """Passes when every non-null value exists in another table's column (dbt's
+    `relationships`): `to: table.column` in this source, or `to: source.table.column`."""
+
+    expect: Literal["references"]
+    to: str = Field(
+        description="table.column of this source (profiles.id), or source.table.column of "
+        "another source (crm_contacts.contacts.contact_id).",
+        # for editors only: the validator below gives the clearer message
+        json_schema_extra={"pattern": _TARGET_PATTERN},
+    )
+
+    @field_validator("to")
+    @classmethod
+    def _two_or_three_parts(cls, value: str) -> str:
+        if not re.match(_TARGET_PATTERN, value):
+            raise ValueError(
+                f"{value!r} must be table.column for a table of this source (profiles.id) "
+                "or source.table.column for another source's table (crm_contacts.contacts.id)"
+            )
+        *names, _ = value.split(".")
+        kinds = ("table",) if len(names) == 1 else ("source", "table")
+        for name, what in zip(names, kinds, strict=True):
+            check_identifier(name, f"{what} name")
+        return value
+
+    def target(self, source: str) -> tuple[str, str, str]:
+        """(schema, table, column) holding the keys; ``source`` is the checked table's source."""
+        *names, column = self.to.split(".")
+        schema, table = names if len(names) == 2 else (source, names[0])
+        return schema, table, column
+
+
 CheckSpec = Annotated[
     NotNullCheck
     | UniqueCheck
@@ -134,7 +169,8 @@ CheckSpec = Annotated[
     | BetweenCheck
     | InSetCheck
     | ValueLengthsBetweenCheck
-    | RowCountBetweenCheck,
+    | RowCountBetweenCheck
+    | ReferencesCheck,
     Field(discriminator="expect"),
 ]
 
@@ -148,6 +184,7 @@ CHECK_KINDS: tuple[str, ...] = (
     "in_set",
     "value_lengths_between",
     "row_count_between",
+    "references",
 )
 
 
@@ -160,3 +197,30 @@ def named_checks(checks: list[CheckSpec]) -> list[tuple[str, CheckSpec]]:
         seen[base] = seen.get(base, 0) + 1
         named.append((base if seen[base] == 1 else f"{base}_{seen[base]}", check))
     return named
+
+
+def reference_problems(
+    source: str, checks: dict[str, list[CheckSpec]], tables: list[str]
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """`references` checks whose `to:` names a table this source does not load."""
+    from pipelines.governance.pii_rules import closest_column  # imports the models: a cycle
+
+    found = []
+    for table, table_checks in checks.items():
+        for index, check in enumerate(table_checks):
+            if not isinstance(check, ReferencesCheck):
+                continue
+            schema, target, _ = check.target(source)
+            if schema != source or target in tables:
+                continue
+            close = closest_column(target, tables)
+            hint = f"did you mean {close!r}? " if close else ""
+            found.append(
+                (
+                    ("checks", table, index, "to"),
+                    f"to: {check.to!r} names table {target!r}, but this source only loads: "
+                    f"{', '.join(tables)}; {hint}For another source's table write "
+                    "source.table.column",
+                )
+            )
+    return found

@@ -11,7 +11,7 @@ from pipelines.governance.secrets import contains_secret_refs
 from pipelines.kinds import KINDS, kind_of
 from pipelines.kinds.files.config import FilesSpec
 from pipelines.kinds.sql_database.config import SqlDatabaseSpec
-from pipelines.spec.checks import CheckSpec
+from pipelines.spec.checks import CheckSpec, reference_problems
 from pipelines.spec.fields import StrictModel
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{2,40}$"
@@ -239,10 +239,15 @@ class SourceSpec(StrictModel):
         for table in self.checks:
             if table not in tables:
                 found.append((("checks", table), _unknown_table("checks", table, tables)))
+        found.extend(reference_problems(self.name, self.checks, tables))
         for action, table, _, path in self.pii.rules():
             # a nested table (`orders__items`) belongs to its parent's resource
             if not any(table == t or table.startswith(f"{t}__") for t in tables):
                 found.append((path, _unknown_table(f"pii.{action}", table, tables)))
+        if deep and not found:
+            from pipelines.spec.check_columns import check_column_problems
+
+            found.extend(check_column_problems(self))
         return found
 
     def kind_blocks(self) -> list[str]:

@@ -221,4 +221,52 @@ INVALID_SPECS = [
     ),
 ]
 
+_REFERENCE = "    - expect: references\n      column: contact_id\n      to: {to}\n"
+INVALID_SPECS += [
+    (
+        "references_to_one_part",
+        VALID + _REFERENCE.format(to="contacts"),
+        16,
+        "checks.contacts[1].to: 'contacts' must be table.column for a table of this source "
+        "(profiles.id) or source.table.column for another source's table",
+    ),
+    (
+        "references_to_four_parts",
+        VALID + _REFERENCE.format(to="crm.contacts.contact_id.extra"),
+        16,
+        "checks.contacts[1].to: 'crm.contacts.contact_id.extra' must be table.column",
+    ),
+    (
+        "references_to_empty_part",
+        VALID + _REFERENCE.format(to="contacts."),
+        16,
+        "checks.contacts[1].to: 'contacts.' must be table.column",
+    ),
+    (
+        "references_to_bad_table_name",
+        VALID + _REFERENCE.format(to="Contacts.contact_id"),
+        16,
+        "checks.contacts[1].to: table name 'Contacts' must be lower-case letters, digits",
+    ),
+    (
+        "references_to_a_table_the_source_does_not_load",
+        VALID + _REFERENCE.format(to="contact.contact_id"),
+        16,
+        "to: 'contact.contact_id' names table 'contact', but this source only loads: contacts; "
+        "did you mean 'contacts'?",
+    ),
+    (
+        "references_to_own_source_by_name_and_unknown_table",
+        VALID + _REFERENCE.format(to="bad_source.people.id"),
+        16,
+        "names table 'people', but this source only loads: contacts",
+    ),
+    (
+        "references_without_to",
+        VALID + "    - expect: references\n      column: contact_id\n",
+        14,
+        "checks.contacts[1].to' is required but missing",
+    ),
+]
+
 FILE_STEMS = {"reserved_name": "marketing"}

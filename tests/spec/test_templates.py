@@ -20,6 +20,7 @@ KINDS = ("files", "rest_api", "sql_database")
 def folder(repo: Path, tmp_path: Path) -> Path:
     target = tmp_path / "sources"
     shutil.copytree(repo / "sources/_templates", target / "_templates")
+    shutil.copy(repo / "sources/source.schema.json", target)
     return target
 
 
@@ -39,6 +40,17 @@ def test_new_points_schema_at_the_file_beside_it(folder: Path, kind: str) -> Non
     first = path.read_text().splitlines()[0]
     assert first == "# yaml-language-server: $schema=./source.schema.json"
     assert path.parent == folder  # where ./source.schema.json lives in the repo's sources/
+
+
+def test_new_in_a_folder_without_the_schema_points_at_the_bundled_one(
+    repo: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()  # no _templates/ and no source.schema.json: the bundled ones are used
+    path = _new(folder, "rest_api")
+    first = path.read_text().splitlines()[0]
+    assert first == f"# yaml-language-server: $schema={repo / 'sources' / 'source.schema.json'}"
+    assert load_source_file(path).errors == []
 
 
 @pytest.mark.parametrize("kind", KINDS)

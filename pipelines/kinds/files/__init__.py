@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pipelines.kinds.base import BuildContext, PathT, SourceKind
+from pipelines.kinds.base import BuildContext, KnownColumns, PathT, SourceKind
 from pipelines.spec.fields import as_list
 
 if TYPE_CHECKING:
@@ -34,6 +34,18 @@ class FilesKind(SourceKind):
         for column in files.columns or {}:
             found.setdefault((files.table, column), ("files", "columns", column))
         return found
+
+    def primary_keys(self, spec: SourceSpec) -> dict[str, list[str]]:
+        """The drop's table and its `primary_key`."""
+        return {spec.files.table: as_list(spec.files.primary_key)}
+
+    def columns_before_load(self, spec: SourceSpec) -> dict[str, KnownColumns]:
+        """The newest local file's columns, as they will land."""
+        from pipelines.kinds.files.headers import local_drop_columns
+        from pipelines.settings import PROJECT_ROOT
+
+        found = local_drop_columns(spec.files, PROJECT_ROOT)
+        return {spec.files.table: found} if found else {}
 
     def build_source(self, spec: SourceSpec, context: BuildContext) -> Any:
         """One resource that lists the drop and reads the files not read yet."""

@@ -41,6 +41,19 @@ class RestApiKind(SourceKind):
         problems = rest_api_config_problems(spec.rest_api, deep=deep)
         return problems or resolve_pii_problems(spec.rest_api, spec)
 
+    def primary_keys(self, spec: SourceSpec) -> dict[str, list[str]]:
+        """Each resource's `primary_key`, or the one under `resource_defaults`."""
+        config = spec.rest_api or {}
+        default = (config.get("resource_defaults") or {}).get("primary_key")
+        # the resources `table_names` counts, so the two line up
+        resources = [r for r in config.get("resources") or [] if isinstance(r, str | dict)]
+        found = {}
+        for table, resource in zip(self.table_names(spec), resources, strict=True):
+            key = resource.get("primary_key", default) if isinstance(resource, dict) else default
+            if isinstance(key, str | list):
+                found[table] = as_list(key)
+        return found
+
     def declared_columns(self, spec: SourceSpec) -> dict[tuple[str, str], PathT]:
         """Primary keys, `columns:` hints and fields asked for in the query."""
         config = spec.rest_api or {}

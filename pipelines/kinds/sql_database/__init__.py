@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pipelines.kinds.base import BuildContext, PathT, SourceKind
+from pipelines.kinds.base import BuildContext, KnownColumns, PathT, SourceKind
 from pipelines.spec.fields import as_list
 
 if TYPE_CHECKING:
@@ -33,6 +33,17 @@ class SqlDatabaseKind(SourceKind):
             for column in table.columns or {}:
                 found.setdefault((table.name, column), (*path, "columns", column))
         return found
+
+    def primary_keys(self, spec: SourceSpec) -> dict[str, list[str]]:
+        """Each listed table's `primary_key`."""
+        return {t.name: as_list(t.primary_key) for t in spec.sql_database.tables}
+
+    def columns_before_load(self, spec: SourceSpec) -> dict[str, KnownColumns]:
+        """The tables' columns, reflected from the database when its URL secret is set and it
+        answers within a few seconds; else nothing (the run reports a missing column)."""
+        from pipelines.kinds.sql_database.reflect import reflected_columns
+
+        return reflected_columns(spec)
 
     def build_source(self, spec: SourceSpec, context: BuildContext) -> Any:
         """dlt's `sql_database` source (pyarrow backend) with each table's hints."""
