@@ -87,14 +87,18 @@ class WarehouseChecker:
         return outcomes  # type: ignore[return-value]  # every slot is filled
 
     def columns(self, schema: str, table: str) -> list[str]:
-        """The columns of ``schema.table`` in the warehouse, in order (none if it is missing)."""
+        """The columns of ``schema.table`` in the warehouse, in order (none if it is missing).
+
+        A `LIMIT 0` query: SQLAlchemy's reflection takes 0.1-0.8 s on DuckDB, this 3 ms.
+        """
         import sqlalchemy as sa
 
+        query = sa.select(sa.text("*")).select_from(sa.table(table, schema=schema)).limit(0)
         try:
-            found = sa.inspect(self._datasource.get_engine()).get_columns(table, schema=schema)
-        except sa.exc.NoSuchTableError:
+            with self._datasource.get_engine().connect() as connection:
+                return list(connection.execute(query).keys())
+        except sa.exc.DBAPIError:  # no such table: GX reports it on the checks
             return []
-        return [column["name"] for column in found]
 
     def _run_suite(self, schema: str, table: str, checks: list[CheckSpec]) -> list[CheckOutcome]:
         asset_name = f"{schema}__{table}"

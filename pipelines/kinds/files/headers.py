@@ -1,13 +1,18 @@
 """The columns a local file drop will land with, read from its newest file before loading.
 
 Used by deep validation, so that a check on a column the files do not have fails in
-`sourcegate validate`, before any run. DuckDB reads the schema (no rows), as the fast reader
-does; names go through dlt's naming convention, objects flatten to `parent__child` as dlt
-flattens them, and lists are left out (dlt lands them as nested tables of their own).
+`sourcegate validate`, before any run. Only what is cheap and exact is read: a CSV's header
+line, a parquet file's schema, or the keys of every record of a small JSONL file (a key that
+appears only in a later record would otherwise be missed). Names go through dlt's naming
+convention, objects flatten to `parent__child` as dlt flattens them, and lists are left out
+(dlt lands them as nested tables of their own).
 """
 
 from __future__ import annotations
 
+import csv
+import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -15,58 +20,98 @@ from pipelines.kinds.base import KnownColumns
 from pipelines.kinds.files.precedence import SOURCE_FILE_COLUMN
 from pipelines.spec.models import FilesSpec
 
-_SCHEMA_QUERIES = {
-    "csv": "select * from read_csv(?, delim = ?, header = true) limit 0",
-    "jsonl": "select * from read_json(?, format = 'newline_delimited') limit 0",
-    "parquet": "select * from read_parquet(?) limit 0",
-}
+JSONL_MAX_BYTES = 4 << 20  # larger JSONL files are not read at validation time
 
 
 def local_drop_columns(files: FilesSpec, root: Path) -> KnownColumns | None:
     """The landed columns of the newest (by name) file of a local drop; None for remote
-    drops, an empty drop, or a file DuckDB cannot read (the run reports that one)."""
+    drops, an empty drop, a large JSONL file, or a file that cannot be read (the run reports
+    that one)."""
     if "://" in files.bucket_url:
         return None
     folder = (root / files.bucket_url).resolve()
-    matches = (
-        sorted(p for p in folder.glob(files.file_glob) if p.is_file()) if folder.is_dir() else []
-    )
+    if not folder.is_dir():
+        return None
+    matches = sorted(p for p in folder.glob(files.file_glob) if p.is_file())
     if not matches:
         return None
     newest = matches[-1]
-    import duckdb
-
-    from pipelines.governance.pii_rules import dlt_naming
-
-    query = _SCHEMA_QUERIES[files.format]
-    params = [str(newest), files.csv_delimiter] if files.format == "csv" else [str(newest)]
-    try:
-        with duckdb.connect() as con:
-            schema = con.execute(query, params).fetch_arrow_table().schema
-    except duckdb.Error:
+    stat = newest.stat()
+    names = _landed_names(
+        str(newest), stat.st_mtime_ns, stat.st_size, files.format, files.csv_delimiter
+    )
+    if names is None:
         return None
-    naming = dlt_naming()
-    names: list[str] = []
-    for field in schema:
-        names.extend(_flattened(naming, naming.normalize_identifier(field.name), field.type))
-    names.append(SOURCE_FILE_COLUMN)
     try:
         shown = newest.relative_to(root)
     except ValueError:
         shown = newest
-    return KnownColumns(names, f"the header of {shown}")
+    return KnownColumns([*names, SOURCE_FILE_COLUMN], f"the header of {shown}")
 
 
-def _flattened(naming: Any, name: str, arrow_type: Any) -> list[str]:
-    """A struct's fields as `name__field` (recursively); lists and maps land as tables."""
+@lru_cache(maxsize=256)  # many sources may read one drop; a changed file has a new mtime
+def _landed_names(
+    path: str, mtime_ns: int, size: int, fmt: str, delimiter: str
+) -> tuple[str, ...] | None:
+    from pipelines.governance.pii_rules import dlt_naming
+
+    naming = dlt_naming()
+    try:
+        if fmt == "csv":
+            with open(path, newline="", encoding="utf-8-sig") as handle:
+                header = next(csv.reader(handle, delimiter=delimiter), [])
+            fields: dict[str, Any] = dict.fromkeys(header)
+        elif fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            fields = {f.name: f.type for f in pq.read_schema(path)}
+        elif size <= JSONL_MAX_BYTES:
+            fields = {}
+            with open(path, encoding="utf-8") as handle:
+                for line in handle:
+                    if line.strip():
+                        _merge(fields, json.loads(line))
+        else:
+            return None
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return tuple(_flattened(naming, fields))
+
+
+def _merge(fields: dict[str, Any], record: Any) -> None:
+    """Every key of ``record`` into ``fields``, objects as nested dicts, lists as `list`."""
+    if not isinstance(record, dict):
+        return
+    for key, value in record.items():
+        if isinstance(value, dict):
+            nested = fields.get(key)
+            if not isinstance(nested, dict):
+                nested = fields[key] = {}
+            _merge(nested, value)
+        elif isinstance(value, list):
+            fields.setdefault(key, list)
+        else:
+            fields.setdefault(key, None)
+
+
+def _flattened(naming: Any, fields: dict[str, Any], prefix: str = "") -> list[str]:
+    """`{a: {b: None}}` -> [a__b]; lists (JSON arrays, Arrow list and map types) are tables."""
     import pyarrow.types as pat
 
-    if pat.is_list(arrow_type) or pat.is_large_list(arrow_type) or pat.is_map(arrow_type):
-        return []
-    if not pat.is_struct(arrow_type):
-        return [name]
     found = []
-    for field in arrow_type:
-        child = f"{name}__{naming.normalize_identifier(field.name)}"
-        found.extend(_flattened(naming, child, field.type))
+    for name, kind in fields.items():
+        landed = f"{prefix}{naming.normalize_identifier(name)}"
+        if kind is list or (
+            kind is not None
+            and not isinstance(kind, dict)
+            and (pat.is_list(kind) or pat.is_large_list(kind) or pat.is_map(kind))
+        ):
+            continue
+        if isinstance(kind, dict):
+            found.extend(_flattened(naming, kind, f"{landed}__"))
+        elif kind is not None and pat.is_struct(kind):
+            children = {field.name: field.type for field in kind}
+            found.extend(_flattened(naming, children, f"{landed}__"))
+        else:
+            found.append(landed)
     return found
