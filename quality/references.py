@@ -24,11 +24,12 @@ from great_expectations.expectations.metrics.map_metric_provider import (
     column_condition_partial,
 )
 
-from pipelines.governance.pii_detection import classify_column
+from pipelines.governance.pii_detection import classify_column, pii_kind_of_values
 from pipelines.spec.checks import CheckSpec, ReferencesCheck
 
 METRIC = "column_values.in_table_column"
 _TEXT_TYPE_NAME = re.compile(r"CHAR|TEXT|STRING", re.IGNORECASE)
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 class ColumnValuesInTableColumn(ColumnMapMetricProvider):
@@ -93,19 +94,35 @@ def references_expectation(
 def visible_orphan_keys(
     check: CheckSpec, table: str, values: Sequence[Any], limit: int
 ) -> list[Any]:
-    """Up to ``limit`` distinct orphan keys, raw, when neither side's column looks personal.
+    """Up to ``limit`` distinct orphan keys, raw, when each one is plainly an identifier.
 
-    Ids and codes help an engineer find the missing parent; an email or a phone number must not
-    leave the warehouse, so a key column judged personal by its name or by these very values
-    (`pii_detection.classify_column`) shows nothing here (the caller keeps value shapes).
+    Ids and codes help an engineer find the missing parent; a person's email, name, phone or
+    tax code must not leave the warehouse. So nothing is shown when either key column looks
+    personal by its name, and a key is shown only when it is a short run of letters, digits,
+    `_` and `-` that no value test takes for personal data (`+39 333...`, `Mario Rossi`,
+    `RSSMRA85T10A562S` are all left out); the caller keeps value shapes for the rest.
     """
     if not isinstance(check, ReferencesCheck) or not values:
         return []
-    keys = list(dict.fromkeys(v if isinstance(v, int | float | str) else str(v) for v in values))
     to_table, to_column = check.to.split(".")[-2:]
-    if classify_column(check.column, keys, table) or classify_column(to_column, keys, to_table):
+    if classify_column(check.column, [], table) or classify_column(to_column, [], to_table):
         return []
-    return keys[:limit]
+    keys = list(dict.fromkeys(v if isinstance(v, int | str) else str(v) for v in values))
+    shown = [key for key in keys if _plain_identifier(key)]
+    return shown[:limit]
+
+
+def _plain_identifier(key: Any) -> bool:
+    """An integer, or a short token of letters, digits, `_` and `-` with a digit in it, that
+    no value test calls personal (one value at a time: a list of mostly ids may hide one
+    email)."""
+    if isinstance(key, int):
+        return not pii_kind_of_values([key])
+    return (
+        bool(_IDENTIFIER.fullmatch(key))
+        and any(c.isdigit() for c in key)  # `cus_0042`, not a word that may be a name
+        and not pii_kind_of_values([key])
+    )
 
 
 def _target_type(engine: Any, schema: str, table: str, column: str) -> Any:

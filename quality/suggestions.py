@@ -5,10 +5,10 @@ data, not only on the rows displayed. They are computed on up to `SAMPLE_LIMIT` 
 and `unique` and `references` need evidence that a small sample cannot fake:
 
 - `not_null` when the sample (2 rows or more) has no nulls;
-- `unique` for a declared one-column primary key, or for a text or id column whose values were
-  all distinct across at least `UNIQUE_MIN_ROWS` rows and whose name is neither another
-  entity's id (`campaign_id` in `ad_spend`) nor a time; `unique_combination` for a declared
-  compound key;
+- `unique` for a declared one-column primary key, or for an id column (`id`, or the table's
+  own `contact_id`, never another entity's such as `campaign_id` in `ad_spend`) whose values
+  were all distinct across at least `UNIQUE_MIN_ROWS` rows; a distinct email, subject or
+  amount in a sample is luck, not a key; `unique_combination` for a declared compound key;
 - `in_set` for 2 to `SMALL_SET` text values, with at least twice as many rows as values;
 - `references` when every value of a column is a key of another table of the source;
 - `row_count_between` with `min: 1`.
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipelines.runtime.warehouse import quote_identifier
-from quality.key_names import id_owner, mentions, names_a_time, same_entity
+from quality.key_names import id_owner, mentions, same_entity
 
 if TYPE_CHECKING:
     from pipelines.spec.models import SourceSpec
@@ -217,8 +217,9 @@ def _unique(table: _Table, column: _Column, declared: list[str]) -> bool:
     owner = id_owner(column.name)
     if owner is not None:  # `id`, or this table's own `<entity>_id`; never another entity's id
         return owner == "" or ("__" not in owner and same_entity(owner, table.name))
-    # a distinct integer that is no id (clicks, cents) or a distinct time is the sample's luck
-    return column.family != "integer" and not names_a_time(column.name)
+    # anything else distinct in a sample (an email, a subject, a UTM tag, a time, an amount)
+    # is the sample's luck: a full load of 3,000 events repeats them
+    return False
 
 
 def _small_set(table: _Table, column: _Column) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.spec.check_columns import column_warnings
 from pipelines.spec.registry import load_registry
 
 FILES_SOURCE = """\
@@ -40,16 +41,21 @@ def _files_source(tmp_path: Path, fmt: str, checks: list[str]) -> Path:
 
 
 def _messages(sources: Path) -> list[tuple[int, str]]:
+    """`validate`'s column warnings; the files stay valid (runnable) whatever they say."""
     registry = load_registry(sources)
-    return [(error.line, error.message) for error in registry.errors]
+    assert registry.errors == []
+    found = [w for source in registry.sources for w in column_warnings(source)]
+    assert all(w.severity == "warning" for w in found)
+    return [(w.line, w.message) for w in found]
 
 
-def test_validate_reads_a_csv_header_and_names_the_closest_column(tmp_path: Path) -> None:
+def test_validate_reads_the_csv_headers_and_names_the_closest_column(tmp_path: Path) -> None:
     drop = tmp_path / "drop"
     drop.mkdir()
-    (drop / "leads_2026-01.csv").write_text("Lead ID,E-Mail,Country\n1,a@x.io,IT\n")
-    # the newest file by name is the one read: its header has a column the old one lacks
-    (drop / "leads_2026-02.csv").write_text("Lead ID,E-Mail,Country,Score\n1,a@x.io,IT,3\n")
+    (drop / "leads_2026-01.csv").write_text("Lead ID,E-Mail,Country,Score\n1,a@x.io,IT,3\n")
+    # the newest export lacks the optional Score: a column of any recent file counts
+    (drop / "leads_2026-02.csv").write_text("Lead ID,E-Mail,Country\n1,a@x.io,IT\n")
+    (drop / "leads_2026-03.csv").write_text("")  # an empty export says nothing
     sources = _files_source(
         tmp_path,
         "csv",
@@ -60,20 +66,27 @@ def test_validate_reads_a_csv_header_and_names_the_closest_column(tmp_path: Path
             "{expect: unique_combination, columns: [lead_id, countri]}",
         ],
     )
+    columns = "lead_id, e_mail, country, score, _source_file"
     assert _messages(sources) == [
         (
             14,
-            "table leads has no column emial; did you mean e_mail?; its columns are: lead_id, "
-            "e_mail, country, score, _source_file (read from the header of "
-            f"{drop / 'leads_2026-02.csv'})",
+            f"table leads has no column emial; did you mean e_mail?; its columns are: {columns} "
+            f"(read from the files in {drop})",
         ),
         (
             16,
-            "table leads has no column countri; did you mean country?; its columns are: "
-            "lead_id, e_mail, country, score, _source_file (read from the header of "
-            f"{drop / 'leads_2026-02.csv'})",
+            f"table leads has no column countri; did you mean country?; its columns are: "
+            f"{columns} (read from the files in {drop})",
         ),
     ]
+
+
+def test_a_blank_header_cell_says_nothing_rather_than_guess(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "leads.csv").write_text("id,,amount\n1,x,3\n")
+    sources = _files_source(tmp_path, "csv", ["{expect: not_null, column: anything}"])
+    assert _messages(sources) == []
 
 
 def test_validate_flattens_objects_and_leaves_lists_to_their_own_table(tmp_path: Path) -> None:
@@ -153,3 +166,30 @@ def test_checks_on_a_loaded_table_name_the_missing_column_and_still_run_the_rest
     )
     assert (email.passed, email.unexpected_count, email.error) == (False, 1, None)
     assert (rows.passed, rows.observed_value) == (True, 1)
+
+
+def test_validate_warns_when_references_name_a_source_no_file_defines(tmp_path: Path) -> None:
+    from pipelines.spec.check_columns import unknown_reference_sources
+
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    body = (
+        "name: {name}\ndescription: test\nowner: team:test\nfiles:\n  bucket_url: {drop}\n"
+        "  format: csv\n  table: t\nchecks:\n  t:\n"
+        "    - {{expect: references, column: a, to: {to}}}\n"
+    )
+    (sources / "shop_events.yaml").write_text(
+        body.format(name="shop_events", drop=tmp_path, to="crm_people.people.id")
+    )
+    (sources / "crm.yaml").write_text(body.format(name="crm", drop=tmp_path, to="t.a"))
+    registry = load_registry(sources)
+    known = {s.name for s in registry.sources}
+    [warning] = unknown_reference_sources(registry.sources, known)
+    assert (warning.file.name, warning.line, warning.severity) == (
+        "shop_events.yaml",
+        10,
+        "warning",
+    )
+    assert warning.message.startswith(
+        "to: 'crm_people.people.id' names source 'crm_people', but no file here defines it"
+    )

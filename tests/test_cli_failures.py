@@ -684,3 +684,20 @@ def test_the_boundary_redacts_secrets_and_exits_1(
     assert run_command(argparse.Namespace(command="status", handler=handler, debug=True)) == 1
     err = capsys.readouterr().err
     assert plain not in err and "Traceback (most recent call last)" in err
+
+
+def test_a_reader_that_goes_away_is_no_failure(tmp_path: Path) -> None:
+    """`sourcegate preview x | head -1`: the closed pipe ends the command quietly, exit 0."""
+    env = isolated_env(tmp_path, SOURCEGATE_PII_SALT="pipe")
+    command = f"'{SOURCEGATE}' preview crm_contacts --limit 5 | head -1"
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.startswith("previewing crm_contacts")
+    assert "error" not in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 0, done.stderr

@@ -320,3 +320,37 @@ def test_a_real_run_reports_orphans_as_check_metadata(
     assert not parent.passed and parent.severity.value == "WARN"
     assert parent.metadata["unexpected_count"].value == 1
     assert parent.metadata["orphan_keys"].value == [99]
+
+
+def test_orphan_keys_show_only_plain_identifiers_never_a_person() -> None:
+    from quality.references import visible_orphan_keys
+
+    check = ReferencesCheck(expect="references", column="person_ref", to="crm.people.id")
+    found = ["99", "mario.rossi@example.com", "X-77", "RSSMRA85T10A562S", "+39 333 1234567"]
+    found += ["Mario Rossi", "Giulia", "cus_0042", 7]
+    assert visible_orphan_keys(check, "events", found, 10) == ["99", "X-77", "cus_0042", 7]
+    by_email = ReferencesCheck(expect="references", column="email", to="crm.people.email")
+    assert visible_orphan_keys(by_email, "events", ["cus_0042"], 10) == []
+
+
+def test_a_run_loads_the_referenced_source_before_the_one_that_checks_against_it() -> None:
+    from pipelines.cli.run import _referenced_first
+    from pipelines.spec.models import SourceSpec
+    from pipelines.spec.registry import LoadedSource
+
+    def source(name: str, to: str | None = None) -> LoadedSource:
+        spec = {
+            "name": name,
+            "description": "test",
+            "owner": "team:test",
+            "files": {"bucket_url": "data/samples", "format": "csv", "table": "t"},
+        }
+        if to:
+            spec["checks"] = {"t": [{"expect": "references", "column": "a", "to": to}]}
+        return LoadedSource(SourceSpec.model_validate(spec), Path(f"{name}.yaml"))
+
+    chosen = [source("a_events", "z_people.t.id"), source("m_mid"), source("z_people")]
+    assert [s.name for s in _referenced_first(chosen)] == ["z_people", "a_events", "m_mid"]
+    # a cycle keeps the file order rather than failing
+    cycle = [source("a_one", "b_two.t.id"), source("b_two", "a_one.t.id")]
+    assert [s.name for s in _referenced_first(cycle)] == ["b_two", "a_one"]

@@ -71,6 +71,11 @@ def run_command(args: argparse.Namespace) -> int:
         os.environ.setdefault("RUNTIME__LOG_LEVEL", "CRITICAL")
     try:
         return int(args.handler(args) or 0)
+    except BrokenPipeError:
+        # the reader went away (`sourcegate status | head -1`): nothing to say, and nowhere to
+        # say it; point stdout at /dev/null so Python's own flush at exit does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import tempfile
 from pathlib import Path
@@ -19,7 +18,6 @@ from pipelines.spec.registry import LoadedSource
 SAMPLE_ROWS = 5
 SUGGESTION_ROWS = 1000  # rows per table kept from the pages read, for the suggested checks
 MASK = "***"
-ITEMS_PER_PAGE_GUESS = 100
 
 
 def register(commands: Any) -> None:
@@ -116,16 +114,20 @@ def preview_source(source: LoadedSource, limit: int, out: TextIO, run_checks: bo
     from pipelines.runtime.build import build_pipeline, build_source, pii_guard
 
     # a preview never requests pages ahead of the ones it reads
-    spec = source.spec.model_copy(update={"max_concurrent_requests": 1})
+    spec = kind_of(source.spec).preview_spec(source.spec)
     real = configured_warehouse()
     with tempfile.TemporaryDirectory(prefix="sourcegate-preview-") as tmp:
         scratch = Warehouse(Path(tmp) / "preview.duckdb")
         # Hash like the real warehouse does, without creating anything beside it.
         salt = load_salt(real.state_dir, create=False)
         dlt_source = build_source(spec, scratch, salt=salt)
-        dlt_source.add_limit(max(1, math.ceil(limit / ITEMS_PER_PAGE_GUESS)))
+        # stop after the page that brings `limit` rows; dlt cannot limit a child resource
+        # (a transformer), which reads one page per parent row: fewer parent rows then
+        dlt_source.add_limit(max_items=limit, count_rows=True)
+        has_children = any(r.is_transformer for r in dlt_source.resources.values())
         for resource in dlt_source.resources.values():
-            budget = _RowBudget(max(limit, SUGGESTION_ROWS))
+            parent = has_children and not resource.is_transformer
+            budget = _RowBudget(limit if parent else max(limit, SUGGESTION_ROWS))
             resource.add_map(budget.slice_arrow).add_filter(budget.keep_row)
         pipeline = build_pipeline(spec, scratch, prefix="preview")
         print(
@@ -166,8 +168,8 @@ def preview_source(source: LoadedSource, limit: int, out: TextIO, run_checks: bo
             file=out,
         )
     print("\nnothing was written to the warehouse.", file=out)
-    wrong_column = any(o.error for found in outcomes.values() for _, o in found if not o.passed)
-    return 1 if blocking or (wrong_column and not run_checks) else 0
+    # a check on a column that is not there fails a preview, with or without --checks
+    return 1 if blocking or _missing_columns(source, tables) else 0
 
 
 class _RowBudget:

@@ -141,9 +141,36 @@ def _run_source(
 
 def _choose(sources: list[LoadedSource], names: list[str]) -> tuple[list[LoadedSource], list[str]]:
     if not names:
-        return [s for s in sources if s.spec.enabled], []
+        return _referenced_first([s for s in sources if s.spec.enabled]), []
     by_name = {s.name: s for s in sources}
-    return [by_name[n] for n in names if n in by_name], [n for n in names if n not in by_name]
+    chosen = [by_name[n] for n in names if n in by_name]
+    return _referenced_first(chosen), [n for n in names if n not in by_name]
+
+
+def _referenced_first(sources: list[LoadedSource]) -> list[LoadedSource]:
+    """``sources`` in their order, except that a source another one's `references` check
+    points at loads before it (so the check reads this run's table, not a missing one)."""
+    from pipelines.spec.checks import ReferencesCheck
+
+    by_name = {s.name: s for s in sources}
+    ordered: list[LoadedSource] = []
+    seen: set[str] = set()
+
+    def visit(source: LoadedSource) -> None:
+        if source.name in seen:
+            return  # placed already, or a cycle: the file order decides
+        seen.add(source.name)
+        for checks in source.spec.checks.values():
+            for check in checks:
+                if isinstance(check, ReferencesCheck):
+                    target = by_name.get(check.target(source.name)[0])
+                    if target is not None and target is not source:
+                        visit(target)
+        ordered.append(source)
+
+    for source in sources:
+        visit(source)
+    return ordered
 
 
 def _materialize(
@@ -184,9 +211,9 @@ def _outcome(result: Any, name: str, selection: list[Any], seconds: float) -> So
         notes += [note for note in _recovery_notes(metadata) if note not in notes]
     for evaluation in result.get_asset_check_evaluations():
         row = tables[evaluation.asset_key.path[-1]]
-        error = _value(evaluation.metadata.get("error"))
-        if error and not evaluation.passed:
-            row.check_errors[evaluation.check_name] = error
+        detail = _check_detail(evaluation.metadata)
+        if detail and not evaluation.passed:
+            row.check_errors[evaluation.check_name] = detail
         if evaluation.passed:
             row.checks_passed += 1
         elif evaluation.severity.value == "WARN":
@@ -195,6 +222,20 @@ def _outcome(result: Any, name: str, selection: list[Any], seconds: float) -> So
             row.checks_failed.append(evaluation.check_name)
     status, message = ("loaded", "") if result.success else ("failed", _failure_message(result))
     return SourceOutcome(name, status, message, seconds, list(tables.values()), notes=notes)
+
+
+def _check_detail(metadata: Any) -> str:
+    """Why a check failed, for the summary: its error, or how many rows (and which orphan
+    keys, when they are plain ids) did not pass."""
+    error = _value(metadata.get("error"))
+    if error:
+        return error
+    count = _value(metadata.get("unexpected_count"))
+    if count is None:
+        return ""
+    keys = _value(metadata.get("orphan_keys")) or []
+    example = f" (for example {', '.join(str(k) for k in keys)})" if keys else ""
+    return f"{count:,} unexpected{example}"
 
 
 def _recovery_notes(metadata: Any) -> list[str]:
@@ -307,6 +348,8 @@ def _explain_error_info(error: Any) -> str:
         chain.append(error)
         error = error.cause or error.context
     for info in chain:
+        if info.cls_name == "DagsterAssetCheckFailedError":
+            return "a blocking check failed (listed below), so nothing downstream was updated"
         known = explain_text(info.cls_name or "", info.message or "")
         if known:
             return known

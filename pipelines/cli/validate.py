@@ -26,6 +26,7 @@ def register(commands: Any) -> None:
 def command(args: argparse.Namespace) -> int:
     """Validate every file; exit 1 when any has an error."""
     from pipelines.runtime.warehouse import configured_warehouse
+    from pipelines.spec.check_columns import column_warnings, unknown_reference_sources
     from pipelines.spec.registry import load_registry
 
     paths = [*args.paths, *([args.sources] if args.sources else [])] or [sources_dir()]
@@ -39,6 +40,10 @@ def command(args: argparse.Namespace) -> int:
             )
         return 2
     registry = load_registry(paths, reserved_names=configured_warehouse().reserved_source_names())
+    registry.warnings.extend(w for s in registry.sources for w in column_warnings(s))
+    if not args.paths:  # a whole folder: every source another can point at is here
+        known = {s.name for s in registry.sources} | {e.source_name for e in registry.errors}
+        registry.warnings.extend(unknown_reference_sources(registry.sources, known))
     for finding in sorted(
         [*registry.errors, *registry.warnings], key=lambda e: (str(e.file), e.line)
     ):

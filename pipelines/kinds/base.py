@@ -79,6 +79,10 @@ class SourceKind:
         """The (table, column) pairs the kind's block names (keys, cursors, type hints)."""
         return {}
 
+    def preview_spec(self, spec: SourceSpec) -> SourceSpec:
+        """``spec`` as `preview` reads it: only what a first look needs."""
+        return spec
+
     def primary_keys(self, spec: SourceSpec) -> dict[str, list[str]]:
         """Each table's declared primary key columns, as written in the file."""
         return {}

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 from pipelines.spec.checks import CheckSpec
 
 if TYPE_CHECKING:
+    from pipelines.spec.errors import SourceError
     from pipelines.spec.models import SourceSpec
+    from pipelines.spec.registry import LoadedSource
 
 _SHOWN_COLUMNS = 40
 
@@ -50,8 +52,8 @@ def missing_columns(
 
 
 def check_column_problems(spec: SourceSpec) -> list[tuple[tuple[str | int, ...], str]]:
-    """Checks on columns the data does not have, for kinds that can tell before loading (a
-    file drop reads its newest file's header); nothing for the others (`preview` and `run`
+    """Checks on columns the data does not have, for kinds that can tell before loading (the
+    files of a local drop, a reachable SQL table); nothing for the others (`preview` and `run`
     report them from the loaded table)."""
     from pipelines.kinds import kind_of
 
@@ -66,4 +68,51 @@ def check_column_problems(spec: SourceSpec) -> list[tuple[tuple[str | int, ...],
             found.append(
                 (("checks", table, index, key), f"{message} (read from {columns.seen_in})")
             )
+    return found
+
+
+def column_warnings(source: LoadedSource) -> list[SourceError]:
+    """`validate`'s warnings for checks on columns the data does not have yet.
+
+    Warnings, not errors: the data can change before the next run (an optional column missing
+    from today's export), and `run` names such a check on the loaded table anyway.
+    """
+    from pipelines.spec.errors import SourceError
+    from pipelines.spec.yaml_lines import parse_yaml
+
+    problems = check_column_problems(source.spec)
+    if not problems:
+        return []
+    doc = parse_yaml(source.path.read_text(encoding="utf-8"))
+    return [
+        SourceError(source.path, doc.line_of(where), message, "warning")
+        for where, message in problems
+    ]
+
+
+def unknown_reference_sources(sources: list[LoadedSource], known: set[str]) -> list[SourceError]:
+    """`validate`'s warnings for `references` checks whose `to:` names a source that no file
+    here defines (`to: crm.contacts.id` with no `crm.yaml`): the check would fail at run time."""
+    from pipelines.spec.checks import ReferencesCheck
+    from pipelines.spec.errors import SourceError
+    from pipelines.spec.yaml_lines import parse_yaml
+
+    found = []
+    for source in sources:
+        where = []
+        for table, checks in source.spec.checks.items():
+            for index, check in enumerate(checks):
+                if isinstance(check, ReferencesCheck):
+                    schema = check.target(source.name)[0]
+                    if schema != source.name and schema not in known:
+                        where.append((("checks", table, index, "to"), schema, check.to))
+        if where:
+            doc = parse_yaml(source.path.read_text(encoding="utf-8"))
+            for path, schema, to in where:
+                message = (
+                    f"to: {to!r} names source {schema!r}, but no file here defines it; use "
+                    "table.column for this source's tables, or source.table.column with an "
+                    "existing source"
+                )
+                found.append(SourceError(source.path, doc.line_of(path), message, "warning"))
     return found

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pipelines.spec.fields import check_identifier, landed_column
 
 Severity = Literal["error", "warn"]
+# Python's `re` has these, DuckDB's RE2 refuses them at check time
+_UNPORTABLE_REGEX = re.compile(r"\(\?<?[=!]|\\[1-9]")
 # `to:` of a references check: table.column or source.table.column
 _TARGET_PATTERN = r"^[^.\s]+\.[^.\s]+(\.[^.\s]+)?$"
 
@@ -74,6 +76,12 @@ class _RegexCheck(_ColumnCheck):
             re.compile(value)
         except re.error as exc:
             raise ValueError(f"regex {value!r} does not compile: {exc}") from None
+        if _UNPORTABLE_REGEX.search(value):
+            raise ValueError(
+                f"regex {value!r} uses a lookaround `(?=`, `(?!`, `(?<=`, `(?<!` or a "
+                "backreference `\\1`, which the warehouse's regex engine (RE2 in DuckDB) "
+                "does not have; rewrite it without them"
+            )
         return value
 
 

@@ -244,10 +244,6 @@ class SourceSpec(StrictModel):
             # a nested table (`orders__items`) belongs to its parent's resource
             if not any(table == t or table.startswith(f"{t}__") for t in tables):
                 found.append((path, _unknown_table(f"pii.{action}", table, tables)))
-        if deep and not found:
-            from pipelines.spec.check_columns import check_column_problems
-
-            found.extend(check_column_problems(self))
         return found
 
     def kind_blocks(self) -> list[str]:

@@ -166,6 +166,12 @@ INVALID_SPECS = [
         "does not compile",
     ),
     (
+        "regex_the_warehouse_cannot_run",
+        _replace("expect: not_null", "expect: match_regex\n      regex: '(?<=x)[A-Z]'"),
+        13,
+        "which the warehouse's regex engine (RE2 in DuckDB) does not have",
+    ),
+    (
         "merge_without_key",
         _replace("  primary_key: contact_id\n", "  write_disposition: merge\n"),
         4,

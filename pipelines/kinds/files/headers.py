@@ -21,32 +21,31 @@ from pipelines.kinds.files.precedence import SOURCE_FILE_COLUMN
 from pipelines.spec.models import FilesSpec
 
 JSONL_MAX_BYTES = 4 << 20  # larger JSONL files are not read at validation time
+FILES_READ = 20  # the newest files of a drop whose columns count
 
 
 def local_drop_columns(files: FilesSpec, root: Path) -> KnownColumns | None:
-    """The landed columns of the newest (by name) file of a local drop; None for remote
-    drops, an empty drop, a large JSONL file, or a file that cannot be read (the run reports
-    that one)."""
+    """The landed columns of a local drop: every column of its newest `FILES_READ` files (by
+    name; empty files skipped), so an optional column missing from today's export still
+    counts. None for remote drops, an empty drop, or files that cannot be read cheaply."""
     if "://" in files.bucket_url:
         return None
     folder = (root / files.bucket_url).resolve()
     if not folder.is_dir():
         return None
-    matches = sorted(p for p in folder.glob(files.file_glob) if p.is_file())
-    if not matches:
+    matches = sorted(p for p in folder.glob(files.file_glob) if p.is_file() and p.stat().st_size)
+    names: dict[str, None] = {}
+    for path in matches[-FILES_READ:]:
+        stat = path.stat()
+        found = _landed_names(
+            str(path), stat.st_mtime_ns, stat.st_size, files.format, files.csv_delimiter
+        )
+        if found is None:
+            return None  # one file we cannot read cheaply: say nothing rather than guess
+        names.update(dict.fromkeys(found))
+    if not names:
         return None
-    newest = matches[-1]
-    stat = newest.stat()
-    names = _landed_names(
-        str(newest), stat.st_mtime_ns, stat.st_size, files.format, files.csv_delimiter
-    )
-    if names is None:
-        return None
-    try:
-        shown = newest.relative_to(root)
-    except ValueError:
-        shown = newest
-    return KnownColumns([*names, SOURCE_FILE_COLUMN], f"the header of {shown}")
+    return KnownColumns([*names, SOURCE_FILE_COLUMN], f"the files in {files.bucket_url}")
 
 
 @lru_cache(maxsize=256)  # many sources may read one drop; a changed file has a new mtime
@@ -60,6 +59,8 @@ def _landed_names(
         if fmt == "csv":
             with open(path, newline="", encoding="utf-8-sig") as handle:
                 header = next(csv.reader(handle, delimiter=delimiter), [])
+            if not all(name.strip() for name in header):
+                return None  # a blank header cell lands as `column1`...: not worth guessing
             fields: dict[str, Any] = dict.fromkeys(header)
         elif fmt == "parquet":
             import pyarrow.parquet as pq

@@ -8,6 +8,7 @@ Pages become Arrow tables (`pipelines.kinds.arrow_records`) before dlt sees them
 from __future__ import annotations
 
 import contextlib
+import copy
 from typing import TYPE_CHECKING, Any
 
 from pipelines.kinds.base import BuildContext, PathT, Problem, SourceKind
@@ -40,6 +41,18 @@ class RestApiKind(SourceKind):
 
         problems = rest_api_config_problems(spec.rest_api, deep=deep)
         return problems or resolve_pii_problems(spec.rest_api, spec)
+
+    def preview_spec(self, spec: SourceSpec) -> SourceSpec:
+        """No page requested ahead, and one page per parent row for a child resource (whose
+        path or params take a parent's field, `{resources.<parent>.<field>}`)."""
+        config = copy.deepcopy(spec.rest_api or {})
+        for resource in config.get("resources") or []:
+            endpoint = resource.get("endpoint") if isinstance(resource, dict) else None
+            if isinstance(endpoint, dict) and "{resources." in str(
+                [endpoint.get("path"), endpoint.get("params"), endpoint.get("json")]
+            ):
+                endpoint["paginator"] = "single_page"
+        return spec.model_copy(update={"max_concurrent_requests": 1, "rest_api": config})
 
     def primary_keys(self, spec: SourceSpec) -> dict[str, list[str]]:
         """Each resource's `primary_key`, or the one under `resource_defaults`."""

@@ -14,7 +14,7 @@ from pipelines.kinds.base import KnownColumns
 if TYPE_CHECKING:
     from pipelines.spec.models import SourceSpec
 
-CONNECT_TIMEOUT_SECONDS = 5
+CONNECT_TIMEOUT_SECONDS = 3
 
 
 def reflected_columns(spec: SourceSpec) -> dict[str, KnownColumns]:
@@ -30,7 +30,10 @@ def reflected_columns(spec: SourceSpec) -> dict[str, KnownColumns]:
 
     from pipelines.governance.pii_rules import dlt_naming
 
-    parsed = sa.engine.make_url(url)
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return {}  # not a URL: the run says so, naming the secret
     if parsed.get_backend_name() == "sqlite" and not _existing_file(parsed.database):
         return {}  # connecting would create an empty database file
 
