@@ -11,9 +11,11 @@ WAREHOUSE_ENV = "SOURCEGATE_WAREHOUSE"
 STATE_DIR_ENV = "SOURCEGATE_STATE_DIR"
 WAIT_TIMEOUT_ENV = "SOURCEGATE_WAIT_TIMEOUT"
 DATA_ROOT_ENV = "SOURCEGATE_DATA_ROOT"
+TOKEN_STORE_ENV = "SOURCEGATE_TOKEN_STORE"
 DEFAULT_WAREHOUSE = Path("warehouse") / "marketing.duckdb"
 DEFAULT_WAIT_TIMEOUT = 1800.0
 DEFAULT_DATA_ROOT = Path("data")
+TOKEN_STORE_FOLDER = "oauth2_tokens"
 
 
 def sources_dir() -> Path:
@@ -52,3 +54,13 @@ def data_roots() -> list[Path]:
     """
     text = os.environ.get(DATA_ROOT_ENV) or str(DEFAULT_DATA_ROOT)
     return [(PROJECT_ROOT / part).resolve() for part in text.split(os.pathsep) if part.strip()]
+
+
+def token_store_dir(state_dir: Path) -> Path:
+    """Rotated OAuth2 refresh tokens: `$SOURCEGATE_TOKEN_STORE`, else `oauth2_tokens/` in
+    ``state_dir`` (the warehouse's state folder). A relative setting is read from the repo root.
+    """
+    configured = os.environ.get(TOKEN_STORE_ENV)
+    if not configured:
+        return state_dir / TOKEN_STORE_FOLDER
+    return PROJECT_ROOT / Path(configured).expanduser()

@@ -22,6 +22,15 @@ class Request:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    body: bytes = b""
+
+    def json(self) -> Any:
+        """The body as JSON (a POST's payload)."""
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, str]:
+        """The body as a form (`a=1&b=2`), last value wins."""
+        return {k: v[-1] for k, v in parse_qs(self.body.decode()).items()}
 
 
 @dataclass
@@ -31,6 +40,10 @@ class FakeApi:
     token: str
     routes: dict[str, Handler] = field(default_factory=dict)
     scheme: str = "Bearer"  # the Authorization header is `<scheme> <token>`
+    # replaces the Authorization check when the vendor authenticates otherwise (a header of
+    # its own, a query parameter, basic auth); `open_paths` need no auth (token endpoints)
+    authorized: Callable[[Request], bool] | None = None
+    open_paths: set[str] = field(default_factory=set)
     requests: list[Request] = field(default_factory=list)
     base_url: str = ""
 
@@ -51,18 +64,26 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 def _make_handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            self._answer("GET")
+
+        def do_POST(self) -> None:
+            self._answer("POST")
+
+        def _answer(self, method: str) -> None:
             parsed = urlparse(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
             request = Request(
-                method="GET",
+                method=method,
                 path=parsed.path,
                 query={k: v[-1] for k, v in parse_qs(parsed.query).items()},
                 headers={k.lower(): v for k, v in self.headers.items()},
+                body=self.rfile.read(length) if length else b"",
             )
             api.requests.append(request)
             handler = api.routes.get(parsed.path)
             if handler is None:
                 status, headers, body = json_response(404, {"message": "not found"})
-            elif request.headers.get("authorization") != f"{api.scheme} {api.token}":
+            elif request.path not in api.open_paths and not _authorized(api, request):
                 status, headers, body = json_response(401, {"message": "invalid token"})
             else:
                 answer = handler(request)
@@ -81,6 +102,12 @@ def _make_handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             pass
 
     return _Handler
+
+
+def _authorized(api: FakeApi, request: Request) -> bool:
+    if api.authorized is not None:
+        return api.authorized(request)
+    return request.headers.get("authorization") == f"{api.scheme} {api.token}"
 
 
 @contextmanager

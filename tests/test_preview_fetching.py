@@ -43,7 +43,8 @@ def _token(monkeypatch: pytest.MonkeyPatch, warehouse_path: Path) -> None:
 def test_limit_counts_rows_whatever_the_page_size(tmp_path: Path) -> None:
     api, _ = paged_api(TOKEN, events(200), per_page=20)
     resources = (
-        "    - name: things\n      endpoint:\n        path: v1/events\n        data_selector: data\n"
+        "    - name: things\n      endpoint:\n        path: v1/events\n"
+        "        data_selector: data\n"
         "        params: {per_page: 20}\n"
         "        paginator: {type: page_number, base_page: 1, total_path: total_pages}\n"
     )

@@ -453,3 +453,22 @@ def test_a_run_checks_the_data_root_again(
     if warehouse_path.exists():  # nothing was read, so nothing landed
         schemas = query("select schema_name from information_schema.schemata")
         assert ("file_drop",) not in schemas
+
+
+@pytest.mark.parametrize(
+    ("value", "credential"),
+    [
+        ("(start:(year:2026,month:1,day:1))", False),  # LinkedIn's Rest.li date range
+        ("List(urn%3Ali%3AsponsoredAccount%3A123456)", False),
+        ("impressions,clicks,costInLocalCurrency,externalWebsiteConversions", False),
+        ("a8Fj3kL9qW2eR5tY7uI1oP4aS6dF8gH0", True),  # letters and digits mixed in one part
+        ("ABCDEFGhijklmnopQRSTUVwxyzABCDEF", True),  # one long part: no structure
+        ("sk_live_abcdef1234567890abcdef", True),
+        ("svc:QwErTyUiOpAsDfGhJkLzXcVb", True),  # no list or call structure: still a secret
+        ("1234567890123456:AbCdEfGhIjKlMnOpQrStUvWx", True),
+    ],
+)
+def test_structured_query_values_are_no_credentials(value: str, credential: bool) -> None:
+    from pipelines.governance.secret_scan import looks_like_credential
+
+    assert looks_like_credential(value) is credential

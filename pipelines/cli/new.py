@@ -28,6 +28,21 @@ _QUESTIONS = {
 def register(commands: Any) -> None:
     """Add the `new` command to the CLI's subcommands."""
     parser = commands.add_parser("new", help="write a new source file from a template")
+    parser.add_argument("source_name", nargs="?", metavar="NAME", help="the source's name")
+    parser.add_argument(
+        "--from",
+        dest="template",
+        metavar="KEY",
+        help="start from a catalog connector (`sourcegate templates` lists them)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="answers",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="answer a connector's question, e.g. --set start_date=2026-01-01",
+    )
     parser.add_argument("--name")
     parser.add_argument("--kind", choices=KINDS)
     parser.add_argument("--owner", help="email or team:<slug>")
@@ -50,10 +65,15 @@ def command(args: argparse.Namespace) -> int:
         )
         return 2
     answers = {k: getattr(args, k) for k in ("name", "kind", "owner", "description")}
+    answers["name"] = args.source_name or args.name
+    ask = input if sys.stdin.isatty() else None
     try:
-        path = scaffold_source(
-            folder, answers, ask=input if sys.stdin.isatty() else None, force=args.force
-        )
+        if args.template:
+            path = scaffold_from_catalog(
+                folder, args.template, answers, _pairs(args.answers), ask, args.force
+            )
+        else:
+            path = scaffold_source(folder, answers, ask=ask, force=args.force)
     except ScaffoldError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -61,8 +81,103 @@ def command(args: argparse.Namespace) -> int:
     print(f"created {path}")
     for finding in [*result.errors, *result.warnings]:
         print(display(finding), file=sys.stderr)
+    if args.template:
+        _print_secrets(args.template, answers["name"] or path.stem)
     print("next: replace every TODO, run `sourcegate validate`, then open a pull request")
     return 0
+
+
+def scaffold_from_catalog(
+    sources_dir: Path,
+    key: str,
+    answers: dict[str, str | None],
+    template_answers: dict[str, str],
+    ask: Callable[[str], str] | None = None,
+    force: bool = False,
+) -> Path:
+    """Write `sources/<name>.yaml` from the catalog's ``key`` template.
+
+    Asks (with ``ask``) only for the name, the owner and the template's own questions (what
+    differs between accounts); without ``ask`` a missing answer is an error naming the flag.
+    """
+    from pipelines.spec.catalog import CatalogError, load_catalog
+
+    catalog = load_catalog()
+    if key not in catalog:
+        raise ScaffoldError(
+            f"no connector {key!r} in the catalog; `sourcegate templates` lists: "
+            f"{', '.join(catalog)}"
+        )
+    template = catalog[key]
+    values = dict(answers)
+    for field in ("name", "owner"):
+        values[field] = _answer(field, values.get(field), _QUESTIONS[field], ask, f"--{field}")
+    asked = {item.key for item in template.asks}
+    unknown = sorted(set(template_answers) - asked)
+    if unknown:
+        raise ScaffoldError(
+            f"--set {unknown[0]}: the {key} connector asks for "
+            f"{', '.join(sorted(asked)) or 'nothing'}"
+        )
+    given = dict(template_answers)
+    for item in template.asks:
+        flag = f"--set {item.key}=..."
+        given[item.key] = _answer(item.key, given.get(item.key), item.question, ask, flag, item)
+    target = sources_dir / f"{values['name']}.yaml"
+    if target.exists() and not force:
+        raise ScaffoldError(f"{target} already exists; pick another name or pass --force")
+    try:
+        text = template.render(values["name"], values["owner"], given)
+    except CatalogError as exc:
+        raise ScaffoldError(str(exc)) from None
+    target.write_text(_schema_header(text, sources_dir))
+    return target
+
+
+def _answer(
+    field: str,
+    value: str | None,
+    question: str,
+    ask: Callable[[str], str] | None,
+    flag: str,
+    item: Any = None,
+) -> str:
+    """``value``, or the answer to ``question``, checked; asked again until it is right."""
+    while True:
+        if not value:
+            if ask is None:
+                raise ScaffoldError(f"{flag} is required (or run in a terminal to be asked)")
+            value = ask(f"{question}: ").strip()
+        problem = item.problem(value) if item is not None else _problem(field, value)
+        if not problem:
+            return value
+        if ask is None:
+            raise ScaffoldError(problem)
+        print(problem, file=sys.stderr)
+        value = None
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    """`--set key=value` flags as a dict."""
+    pairs = {}
+    for item in items:
+        key, separator, value = item.partition("=")
+        if not separator or not key:
+            raise ScaffoldError(f"--set {item!r} must be KEY=VALUE, e.g. start_date=2026-01-01")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _print_secrets(key: str, name: str) -> None:
+    """What IT must set before the source can run, and where the vendor documents it."""
+    from pipelines.spec.catalog import load_catalog
+
+    template = load_catalog()[key]
+    print(f"IT must set these environment variables ({template.vendor}: {template.docs}):")
+    for variable, (_, what) in zip(
+        template.secret_names(name), template.secrets.items(), strict=True
+    ):
+        print(f"  {variable}: {what}")
 
 
 class ScaffoldError(ValueError):

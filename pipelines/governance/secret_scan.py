@@ -167,6 +167,12 @@ def secret_in_url_path(value: str) -> bool:
     return any(looks_like_credential(segment) for segment in path.split("/") if segment)
 
 
+# Rest.li and query values (LinkedIn's API): structure, not randomness
+_RESTLI_TEXT = re.compile(r"[A-Za-z0-9%:,().?&=]+")
+_RESTLI_SEPARATORS = re.compile(r"%3A|%2C|[(),:?&=]")
+_RESTLI_PART = re.compile(r"[A-Za-z]{1,32}|\d{1,20}")
+
+
 def looks_like_credential(value: str) -> bool:
     """A known token prefix, an auth header value, or a long random-looking string."""
     text = value.strip()
@@ -174,8 +180,21 @@ def looks_like_credential(value: str) -> bool:
         return True
     if len(text) < _MIN_ENTROPY_LENGTH or any(c.isspace() for c in text) or "/" in text:
         return False
+    if _structured_words(text):
+        return False
     classes = sum(any(test(c) for c in text) for test in (str.islower, str.isupper, str.isdigit))
     return classes >= 2 and shannon_entropy(text) >= _MIN_ENTROPY_BITS
+
+
+def _structured_words(text: str) -> bool:
+    """Words and numbers joined by query or Rest.li punctuation, never both in one part:
+    `(start:(year:2026,month:1))`, `List(urn%3Ali%3AsponsoredAccount%3A123)`,
+    `impressions,clicks,costInLocalCurrency`, in three parts or more (`id:secret` has two). A
+    token mixes letters and digits in its parts."""
+    if not _RESTLI_TEXT.fullmatch(text):
+        return False
+    parts = [part for part in _RESTLI_SEPARATORS.split(text) if part]
+    return len(parts) >= 3 and all(_RESTLI_PART.fullmatch(part) for part in parts)
 
 
 def shannon_entropy(text: str) -> float:

@@ -101,10 +101,14 @@ class RestApiKind(SourceKind):
         from dlt.sources.rest_api import rest_api_source
 
         from pipelines.governance.secrets import resolve_secrets
+        from pipelines.kinds.rest_api.oauth2 import with_refresh_token_auth
         from pipelines.kinds.rest_api.pages import use_concurrent_pages
 
+        resolved = resolve_secrets(spec.rest_api, spec.name)
+        # `oauth2_refresh_token` blocks become auth objects bound to the token store
+        resolved = with_refresh_token_auth(resolved, spec.rest_api, spec.name)
         # path-string resources (`v2/users`) get the table name validation promised (`v2_users`)
-        config = with_table_names(resolve_secrets(spec.rest_api, spec.name))
+        config = with_table_names(resolved)
         source = rest_api_source(config, name=spec.name)
         use_concurrent_pages(source, config, spec.max_concurrent_requests)
         return source

@@ -53,10 +53,15 @@ _HINTS = (
 
 
 def with_dummy_secrets(value: Any) -> Any:
-    """A copy of ``value`` where each `{secret: NAME}` is a dummy (its prefix kept)."""
-    from pipelines.governance.secrets import mask_secrets
+    """A copy of ``value`` where each `{secret: NAME}` is a dummy (its prefix kept).
 
-    return mask_secrets(value, DUMMY_SECRET)
+    sourcegate's own auth types become their (unbound) auth objects: dlt checks and builds
+    those, where it would refuse the mapping.
+    """
+    from pipelines.governance.secrets import mask_secrets
+    from pipelines.kinds.rest_api.oauth2 import with_offline_auth
+
+    return with_offline_auth(mask_secrets(value, DUMMY_SECRET))
 
 
 def offline_build_problems(config: dict[str, Any]) -> list[Problem]:
