@@ -83,7 +83,12 @@ def command(args: argparse.Namespace) -> int:
         print(display(finding), file=sys.stderr)
     if args.template:
         _print_secrets(args.template, answers["name"] or path.stem)
-    print("next: replace every TODO, run `sourcegate validate`, then open a pull request")
+    folder_flag = f" --sources {folder}" if args.sources else ""
+    print(
+        f"next: replace every TODO (purpose: why you need the data), run `sourcegate validate"
+        f"{folder_flag}`, then `sourcegate preview {path.stem}{folder_flag}` once the secrets "
+        "are set, then open a pull request"
+    )
     return 0
 
 
