@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -64,3 +66,22 @@ def token_store_dir(state_dir: Path) -> Path:
     if not configured:
         return state_dir / TOKEN_STORE_FOLDER
     return PROJECT_ROOT / Path(configured).expanduser()
+
+
+@contextlib.contextmanager
+def environment(set_vars: Mapping[str, str], lift: tuple[str, ...] = ()) -> Iterator[None]:
+    """``set_vars`` set, and variables starting with any of ``lift`` removed, for the block;
+    every one of them is restored afterwards (dlt reads its settings from the environment)."""
+    lifted = [k for k in os.environ if k.startswith(lift)] if lift else []
+    previous = {k: os.environ.get(k) for k in [*set_vars, *lifted]}
+    for key in lifted:
+        del os.environ[key]
+    os.environ.update(set_vars)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -12,6 +12,8 @@ from typing import Any
 import duckdb
 import pytest
 
+from pipelines.settings import environment
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -27,14 +29,8 @@ def _state_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Ite
         # tests keep their file drops in temporary folders; bundled sources read data/
         "SOURCEGATE_DATA_ROOT": os.pathsep.join(["data", str(tmp_path_factory.getbasetemp())]),
     }
-    previous = {key: os.environ.get(key) for key in defaults}
-    os.environ.update(defaults)
-    yield
-    for key, value in previous.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with environment(defaults):
+        yield
 
 
 @pytest.fixture

@@ -147,7 +147,9 @@ def _answer(
     flag: str,
     item: Any = None,
 ) -> str:
-    """``value``, or the answer to ``question``, checked; asked again until it is right."""
+    """``value`` (given as a flag: refused when wrong), or the answer to ``question`` (asked
+    again until it is right)."""
+    given = bool(value)
     while True:
         if not value:
             if ask is None:
@@ -156,7 +158,7 @@ def _answer(
         problem = item.problem(value) if item is not None else _problem(field, value)
         if not problem:
             return value
-        if ask is None:
+        if given or ask is None:
             raise ScaffoldError(problem)
         print(problem, file=sys.stderr)
         value = None
@@ -201,17 +203,7 @@ def scaffold_source(
     """
     values = dict(answers)
     for field, question in _QUESTIONS.items():
-        while not values.get(field):
-            if ask is None:
-                raise ScaffoldError(f"--{field} is required (or run in a terminal to be asked)")
-            values[field] = ask(f"{question}: ").strip()
-            problem = _problem(field, values[field])
-            if problem:
-                print(problem, file=sys.stderr)
-                values[field] = None
-        problem = _problem(field, values[field] or "")
-        if problem:
-            raise ScaffoldError(problem)
+        values[field] = _answer(field, values.get(field), question, ask, f"--{field}")
     template = _template(sources_dir, values["kind"])
     target = sources_dir / f"{values['name']}.yaml"
     if target.exists() and not force:

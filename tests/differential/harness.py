@@ -29,12 +29,14 @@ import hashlib
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from pipelines.settings import environment
 
 SOURCE_NAME = "diff_source"  # the sourcegate source, and the dataset (schema) on both sides
 TOKEN_SECRET = "DIFF_SOURCE_TOKEN"  # the bearer token's `{secret: NAME}` in sourcegate runs
@@ -375,24 +377,6 @@ def failure_kind_of_text(text: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # the two sides
-
-
-@contextlib.contextmanager
-def environment(set_vars: dict[str, str], lift: tuple[str, ...] = ()) -> Iterator[None]:
-    """``set_vars`` set and variables starting with any of ``lift`` removed, then restored."""
-    lifted = [k for k in os.environ if k.startswith(lift)] if lift else []
-    previous = {k: os.environ.get(k) for k in [*set_vars, *lifted]}
-    for key in lifted:
-        del os.environ[key]
-    os.environ.update(set_vars)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 class PlainDlt:
