@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dagster import AssetSelection, DefaultScheduleStatus, Definitions, ScheduleDefinition
 
+from assets.governance import build_scorecard_asset, scorecard_schedule
 from assets.ingestion import build_ingestion_asset
 from assets.invalid_sources import invalid_source_assets
 from assets.marts.customer_profiles import build_customer_profiles
@@ -41,7 +42,10 @@ def definitions_from_registry(registry: Registry, warehouse: Warehouse) -> Defin
     return Definitions.merge(
         definitions_for_sources(enabled, warehouse),
         Definitions(
-            assets=broken_specs, asset_checks=broken_checks, sensors=[release_dead_runs_sensor]
+            assets=[*broken_specs, build_scorecard_asset(enabled)],
+            asset_checks=broken_checks,
+            sensors=[release_dead_runs_sensor],
+            schedules=[scorecard_schedule()],
         ),
     )
 

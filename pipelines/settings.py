@@ -14,6 +14,7 @@ STATE_DIR_ENV = "SOURCEGATE_STATE_DIR"
 WAIT_TIMEOUT_ENV = "SOURCEGATE_WAIT_TIMEOUT"
 DATA_ROOT_ENV = "SOURCEGATE_DATA_ROOT"
 TOKEN_STORE_ENV = "SOURCEGATE_TOKEN_STORE"
+REPORTS_ENV = "SOURCEGATE_REPORTS"
 DEFAULT_WAREHOUSE = Path("warehouse") / "marketing.duckdb"
 DEFAULT_WAIT_TIMEOUT = 1800.0
 DEFAULT_DATA_ROOT = Path("data")
@@ -31,6 +32,11 @@ def repo_relative(path: Path) -> str:
         return str(path.resolve().relative_to(PROJECT_ROOT))
     except ValueError:
         return str(path)
+
+
+def reports_dir() -> Path:
+    """Where the scheduled scorecard page is written: `$SOURCEGATE_REPORTS` or `reports/`."""
+    return Path(os.environ.get(REPORTS_ENV) or PROJECT_ROOT / "reports")
 
 
 def warehouse_setting() -> str:

@@ -79,6 +79,21 @@ def test_run_loads_everything_runnable_skips_missing_tokens_and_records_in_dagst
     )
     assert check.stdout.strip() == "400"
 
+    # ... and `sourcegate scorecard` grades every bundled source from it
+    done = _sourcegate(repo, "scorecard", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    grades = {line.split()[0]: line.split()[2:4] for line in done.stdout.splitlines()[4:9]}
+    # crm_contacts: 5 checks pass and a warn check fails (50): quality 91.7; fresh and
+    # reliable (100 each): (0.25 * 100 + 0.30 * 91.7 + 0.25 * 100) / 0.80 = 96.9
+    assert grades == {
+        "ad_spend": ["A", "100.0"],
+        "crm_contacts": ["A", "96.9"],
+        "hubspot_contacts": ["F", "0.0"],
+        "stripe_customers": ["F", "0.0"],
+        "webshop_orders": ["A", "100.0"],
+    }
+    assert "hubspot_contacts: never loaded" in done.stdout
+
 
 @pytest.mark.dagster
 def test_run_exits_1_when_an_error_check_fails(

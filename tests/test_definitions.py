@@ -53,6 +53,7 @@ def test_a_broken_file_never_hides_the_good_sources(sources_copy: Path, tmp_path
         "stripe_customers",
         "webshop_orders",
         "marts",
+        "governance",
         "invalid_sources",
     }
 
@@ -100,4 +101,4 @@ def test_loading_definitions_builds_no_dlt_objects(
     monkeypatch.setattr(dlt, "pipeline", forbidden)
     monkeypatch.setattr(rest_api, "rest_api_source", forbidden)
     defs = build_definitions(repo / "sources", tmp_path / "marketing.duckdb")
-    assert len(defs.resolve_asset_graph().get_all_asset_keys()) == 6  # 5 tables and the mart
+    assert len(defs.resolve_asset_graph().get_all_asset_keys()) == 7  # 5 tables, mart, scorecard

@@ -9,10 +9,20 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from pipelines.cli import new, plan, preview, run, schema, status, templates, validate
+from pipelines.cli import (
+    new,
+    plan,
+    preview,
+    run,
+    schema,
+    scorecard,
+    status,
+    templates,
+    validate,
+)
 from pipelines.cli.errors import add_debug_flag, run_command
 
-COMMANDS = (validate, run, status, plan, preview, new, templates, schema)
+COMMANDS = (validate, run, status, plan, preview, new, templates, schema, scorecard)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,7 +41,9 @@ def command(args: argparse.Namespace) -> int:
     except GitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    changes = compare(base, files_in_tree(folder))
+    head = files_in_tree(folder)
+    changes = compare(base, head)
+    add_grades(changes, base, head)
     print(render_markdown(changes, args.base))
     return 1 if any(c.status == "invalid" for c in changes) else 0
 
@@ -103,6 +105,42 @@ def compare(base: dict[str, FileResult], head: dict[str, FileResult]) -> list[So
         if change.status != "unchanged":
             changes.append(change)
     return changes
+
+
+def add_grades(
+    changes: list[SourceChange], base: dict[str, FileResult], head: dict[str, FileResult]
+) -> None:
+    """Add each changed source's current scorecard grade, from the Dagster instance this
+    machine uses; a plan never fails for want of one (CI may have no instance)."""
+    known = {}
+    for change in changes:
+        if change.status == "added":
+            change.summary.append("scorecard: new source, no grade yet")
+            continue
+        # the grade of the source as it runs today: the base file's spec, unless it was broken
+        before, after = base.get(change.name), head.get(change.name)
+        source = (before.source if before else None) or (after.source if after else None)
+        if source is not None:
+            known[change.name] = source
+    if not known:
+        return
+    from pipelines.scorecard.current import current_cards
+
+    cards, missing = current_cards(list(known.values()))
+    for change in changes:
+        if change.name in cards:
+            change.summary.append(_grade_line(cards[change.name]))
+        elif change.name in known:
+            change.summary.append(f"scorecard: {missing}")
+
+
+def _grade_line(card: Any) -> str:
+    from pipelines.scorecard.formatting import score
+
+    if card.integration.first_load_at is None:
+        return f"scorecard: grade {card.grade}, never loaded"
+    line = f"scorecard: grade **{card.grade}** ({score(card.total)}; worst: {card.worst})"
+    return line + (" ⚠️ production source below C" if card.called_out else "")
 
 
 def render_markdown(changes: list[SourceChange], base_ref: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipelines.cli.text_table import aligned
+
 
 @dataclass
 class TableOutcome:
@@ -89,10 +91,7 @@ def render_summary(outcomes: list[SourceOutcome]) -> str:
                     status,
                 )
             )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(header)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in rows]
+    lines = aligned(header, rows)
     problems = [o for o in outcomes if o.status != "loaded"] + [
         o
         for o in outcomes

@@ -165,6 +165,10 @@ def _stage_severity(spec: SourceSpec) -> str:
     return "error" if spec.stage == "production" else "warning"
 
 
+# Asset groups sourcegate builds itself: a source of that name would share their asset keys.
+OWN_GROUPS = frozenset({"marts", "governance"})
+
+
 def _file_level_errors(
     spec: SourceSpec, path: Path, doc: LocatedDocument, reserved_names: set[str]
 ) -> list[SourceError]:
@@ -178,15 +182,18 @@ def _file_level_errors(
                 f"{spec.name}.yaml or set name: {path.stem}",
             )
         )
-    if spec.name in reserved_names:
-        errors.append(
-            SourceError(
-                path,
-                doc.line_of(("name",)),
-                f"name {spec.name!r} is the warehouse's own catalog name and would make DuckDB "
-                "references ambiguous; choose another name",
-            )
-        )
+    taken = {
+        f"is taken by sourcegate's own assets ({', '.join(sorted(OWN_GROUPS))})": spec.name
+        in OWN_GROUPS,
+        "is the warehouse's own catalog name and would make DuckDB references ambiguous": (
+            spec.name in reserved_names
+        ),
+    }
+    errors += [
+        SourceError(path, doc.line_of(("name",)), f"name {spec.name!r} {why}; choose another name")
+        for why, clashes in taken.items()
+        if clashes
+    ]
     return errors
 
 

@@ -220,6 +220,13 @@ INVALID_SPECS = [
         # written as marketing.yaml so only the reserved-name rule fires
     ),
     (
+        "own_group_name",
+        _replace("name: bad_source", "name: governance"),
+        1,
+        "name 'governance' is taken by sourcegate's own assets (governance, marts)",
+        # written as governance.yaml: its assets would share keys with governance/scorecard
+    ),
+    (
         "not_a_mapping",
         "- just\n- a list\n",
         1,
@@ -275,4 +282,4 @@ INVALID_SPECS += [
     ),
 ]
 
-FILE_STEMS = {"reserved_name": "marketing"}
+FILE_STEMS = {"reserved_name": "marketing", "own_group_name": "governance"}
