@@ -69,24 +69,31 @@ def build_scorecard_asset(sources: list[LoadedSource]) -> AssetsDefinition:
             passed=not late,
             severity=AssetCheckSeverity.ERROR,
             metadata={"late_sources": MetadataValue.json(late)},
-            description="; ".join(
-                f"{name}: {hours:.1f} h past its SLA" for name, hours in late.items()
-            )
+            description="; ".join(_lateness(name, hours) for name, hours in late.items())
             or "every production source is within a day of its freshness SLA",
         )
 
     return scorecard
 
 
-def late_production_sources(card: Any) -> dict[str, float]:
-    """Production sources more than `LATE_DAYS` past their freshness SLA, with the hours."""
-    return {
-        source.name: round(source.freshness.stale_hours, 2)
-        for source in card.sources
-        if source.stage == "production"
-        and source.freshness.stale_hours is not None
-        and source.freshness.stale_hours > LATE_DAYS * 24
-    }
+def late_production_sources(card: Any) -> dict[str, float | str]:
+    """Production sources more than `LATE_DAYS` past their freshness SLA, with the hours, and
+    those that never loaded (however long they were expected: without git history nobody
+    knows since when, and a production source that delivers nothing is late by definition)."""
+    late: dict[str, float | str] = {}
+    for source in card.sources:
+        if source.stage != "production":
+            continue
+        stale = source.freshness.stale_hours
+        if source.freshness.last_success is None and not source.loads:
+            late[source.name] = "never loaded"
+        elif stale is not None and stale > LATE_DAYS * 24:
+            late[source.name] = round(stale, 2)
+    return late
+
+
+def _lateness(name: str, hours: float | str) -> str:
+    return f"{name}: {hours}" if isinstance(hours, str) else f"{name}: {hours:.1f} h past its SLA"
 
 
 def scorecard_schedule() -> ScheduleDefinition:

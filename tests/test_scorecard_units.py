@@ -252,14 +252,40 @@ def test_volume_does_not_flag_a_load_just_under_three_sigma():
     assert not edge.anomaly  # "more than 3 standard deviations"
 
 
-def test_volume_constant_history_flags_any_other_size():
+def test_volume_constant_history_has_a_spread_of_one_row():
+    # six loads of 100: no spread, so one row stands in for it and z stays finite
     earlier = [load("orders", i, 100) for i in range(6)]
-    same, bigger, smaller = (
-        metrics.volume([load("orders", 10, rows)], earlier)[0] for rows in (100, 101, 99)
+    same, near, far, empty = (
+        metrics.volume([load("orders", 10, rows)], earlier)[0] for rows in (100, 103, 104, 0)
     )
     assert (same.z_score, same.anomaly) == (0.0, False)
-    assert (bigger.z_score, bigger.anomaly) == (float("inf"), True)
-    assert (smaller.z_score, smaller.anomaly) == (float("-inf"), True)
+    assert (near.z_score, near.anomaly) == (3.0, False)
+    assert (far.z_score, far.anomaly) == (4.0, True)
+    assert (empty.z_score, empty.anomaly) == (-100.0, True)
+
+
+def test_an_incremental_source_waking_up_is_finite_on_the_page():
+    import json
+
+    from pipelines.scorecard.html import render_html
+
+    # five loads of 0 new rows, then 100: an anomaly with z = 100, which JSON can carry
+    window = [load("orders", i, 0) for i in range(5)] + [load("orders", 5, 100)]
+    points = metrics.volume(window, [])
+    assert (points[-1].z_score, points[-1].anomaly) == (100.0, True)
+    card = SourceCard(
+        name="orders",
+        stage="pilot",
+        owner="team:x",
+        freshness=Freshness(None, None, None, None, None),
+        quality=Quality({}, {}, None),
+        reliability=Reliability(0, 0, None, None, None),
+        integration=Integration(None, None, None, None, None),
+        loads=points,
+    )
+    page = render_html(Scorecard(generated_at=h(10), window_days=30, sources=[card]))
+    specs = page.split('id="chart-specs">')[1].split("</script>")[0]
+    json.loads(specs, parse_constant=lambda name: pytest.fail(f"{name} in the chart data"))
 
 
 def test_volume_compares_with_the_previous_fourteen_loads_only():
@@ -290,14 +316,15 @@ def test_volume_window_loads_become_history_of_the_next_ones():
 
 def test_volume_judges_each_table_on_its_own_history():
     # orders always 100 rows, customers always 1,000, interleaved; then both load 1,000:
-    # an anomaly for orders (constant 100 before), normal for customers (z = 0)
+    # an anomaly for orders (constant 100 before: spread of one row, z = 900), normal for
+    # customers (z = 0)
     window = []
     for day in range(5):
         window += [load("orders", 24 * day, 100), load("customers", 24 * day + 1, 1000)]
     window += [load("orders", 120, 1000), load("customers", 121, 1000), load("refunds", 122, 5)]
     points = metrics.volume(window, [])
     last = {p.table: p for p in points[-3:]}
-    assert (last["orders"].z_score, last["orders"].anomaly) == (float("inf"), True)
+    assert (last["orders"].z_score, last["orders"].anomaly) == (900.0, True)
     assert (last["customers"].z_score, last["customers"].anomaly) == (0.0, False)
     assert (last["refunds"].z_score, last["refunds"].anomaly) == (None, False)
 
@@ -473,11 +500,11 @@ def test_weights_sum_to_one():
     [
         (100.0, "A"),
         (90.0, "A"),
-        (89.99, "B"),
+        (89.94, "B"),
         (80.0, "B"),
-        (79.99, "C"),
+        (79.94, "C"),
         (70.0, "C"),
-        (69.99, "D"),
+        (69.94, "D"),
         (60.0, "D"),
         (59.9, "F"),
         (0.0, "F"),
@@ -486,6 +513,11 @@ def test_weights_sum_to_one():
 )
 def test_letter_bands(total, grade):
     assert grading.letter(total) == grade
+
+
+def test_a_total_is_graded_as_it_is_printed():
+    # 89.96 prints as 90.0: an A, so the table never shows 90.0 next to a B
+    assert grading.letter(89.96) == "A"
 
 
 def test_letter_of_a_total_a_rounding_error_below_a_band():
@@ -608,6 +640,18 @@ def test_git_history_follows_a_rename(git_repo: Path):
         promoted_at=at("2026-11-03 09:00"),  # read from the file under its old name
         changed_at=at("2026-11-05 09:00"),
         note="",
+    )
+
+
+def test_git_history_of_a_copy_starts_at_the_copy(git_repo: Path):
+    # `sourcegate new` copies a template; `--follow` would take the template's history
+    (git_repo / "sources" / "_templates").mkdir(parents=True)
+    template = write(git_repo / "sources" / "_templates" / "files.yml", source_yaml("production"))
+    commit(git_repo, at("2025-01-01 00:00"), "templates")
+    copy = write(git_repo / "sources" / "orders.yml", template.read_text().replace("x", "y"))
+    commit(git_repo, at("2026-11-01 10:00"), "add orders from the template")
+    assert file_history(copy) == FileHistory(
+        at("2026-11-01 10:00"), at("2026-11-01 10:00"), at("2026-11-01 10:00"), ""
     )
 
 
@@ -790,8 +834,7 @@ def test_render_text_header_rows_and_call_outs():
         "  signups: grade F, worst freshness",
         "",
         "orders: checks not all passing: validity 40.0",
-        "signups: never loaded",
-        "signups: stale for 10.4 d past its 26 h freshness SLA (last success -)",
+        "signups: never loaded; 10.4 d past its 26 h freshness SLA since the file was committed",
         "signups: failing since 2026-11-02 08:00 UTC",
         "ad_spend.spend: volume anomaly, 12,345 rows at 2026-11-09 20:00 UTC",
     ]
@@ -818,3 +861,8 @@ def test_render_text_without_call_outs_or_notes():
         "crm     production  A      96.9   quality  100.0      -       -       91.7   "
         "  100.0        2.1 d",
     ]
+
+
+def test_no_worst_dimension_when_every_score_is_full():
+    assert grading.worst_dimension({"freshness": 100.0, "quality": 100.0, "volume": None}) is None
+    assert grading.worst_dimension({"freshness": 100.0, "quality": 99.9}) == "quality"

@@ -126,7 +126,13 @@ def add_grades(
         return
     from pipelines.scorecard.current import current_cards
 
-    cards, missing = current_cards(list(known.values()))
+    try:
+        cards, missing = current_cards(list(known.values()))
+    except Exception as exc:  # an unreachable instance must not cost the PR its plan
+        cards, missing = (
+            {},
+            f"no grade: the Dagster instance could not be read ({type(exc).__name__})",
+        )
     for change in changes:
         if change.name in cards:
             change.summary.append(_grade_line(cards[change.name]))
@@ -137,9 +143,10 @@ def add_grades(
 def _grade_line(card: Any) -> str:
     from pipelines.scorecard.formatting import score
 
-    if card.integration.first_load_at is None:
+    if card.freshness.last_success is None and not card.loads:
         return f"scorecard: grade {card.grade}, never loaded"
-    line = f"scorecard: grade **{card.grade}** ({score(card.total)}; worst: {card.worst})"
+    worst = f"; worst: {card.worst}" if card.worst else ""
+    line = f"scorecard: grade **{card.grade}** ({score(card.total)}{worst})"
     return line + (" ⚠️ production source below C" if card.called_out else "")
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from pipelines.settings import sources_dir
+
+MAX_DAYS = 3650
 
 
 def register(commands: Any) -> None:
@@ -35,8 +38,9 @@ def register(commands: Any) -> None:
 
 def command(args: argparse.Namespace) -> int:
     """Print the scorecard (and write the page); it reports, so it exits 0 whatever the grades."""
-    if args.days <= 0:
-        print("error: --days must be more than 0, for example --days 30", file=sys.stderr)
+    problem = _argument_problem(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     scorecard = compute(args.names, args.sources or sources_dir(), args.days)
     if scorecard is None:
@@ -47,24 +51,62 @@ def command(args: argparse.Namespace) -> int:
     if args.html:
         from pipelines.scorecard.html import write_html
 
-        path = write_html(scorecard, args.html)
+        try:
+            path = write_html(scorecard, args.html)
+        except OSError as exc:
+            print(f"error: cannot write {args.html}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         print(f"\nwrote {path}")
     return 0
 
 
+def _argument_problem(args: argparse.Namespace) -> str:
+    """What is wrong with --days or --html, before any work is done ("" when nothing)."""
+    if not (0 < args.days <= MAX_DAYS):  # also refuses nan
+        return f"--days must be a number of days from 0 to {MAX_DAYS}, for example --days 30"
+    if args.html is not None:
+        if args.html.is_dir():
+            return (
+                f"--html {args.html} is a folder; give a file name, e.g. {args.html}/scorecard.html"
+            )
+        folder = next(
+            (p for p in [args.html.parent, *args.html.parent.parents] if p.exists()), None
+        )
+        if folder is None or not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            return f"--html {args.html}: cannot write into {folder or args.html.parent}"
+    return ""
+
+
 def compute(names: list[str], sources: Path, days: float) -> Any:
     """The scorecard of the named (or every enabled) source; None after printing why not."""
-    from pipelines.runtime.instance import cli_instance, ensure_dagster_home
+    from pipelines.runtime.instance import (
+        DEFAULT_DAGSTER_HOME,
+        cli_instance,
+        ensure_dagster_home,
+    )
     from pipelines.scorecard.compute import build_scorecard
     from pipelines.spec.registry import load_registry
 
     registry = load_registry(sources, deep=False)
     by_name = {s.name: s for s in registry.sources}
-    unknown = [n for n in names if n not in by_name]
-    if unknown:
-        print(f"error: no such source: {', '.join(unknown)}", file=sys.stderr)
+    broken = {e.source_name for e in registry.errors}
+    for name in (n for n in names if n not in by_name):
+        reason = (
+            "its file has errors (run `sourcegate validate`)"
+            if name in broken
+            else "no such source"
+        )
+        print(f"error: cannot score {name!r}: {reason}", file=sys.stderr)
+    if any(n not in by_name for n in names):
         return None
     chosen = [by_name[n] for n in names] or [s for s in registry.sources if s.spec.enabled]
+    home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME)
+    if not (home / "dagster.yaml").is_file():
+        print(
+            f"note: no Dagster instance at {home} yet: nothing has run here, so every source "
+            "is graded as never loaded (set DAGSTER_HOME to the shared instance)",
+            file=sys.stderr,
+        )
     ensure_dagster_home()
     with cli_instance() as instance:
         return build_scorecard(

@@ -39,7 +39,8 @@ def build_scorecard(
     """The scorecard of ``sources`` over the last ``window_days`` before ``now``."""
     now = time.time() if now is None else now
     since = now - window_days * 86400
-    steps = step_outcomes(instance, runs_since(instance, since))
+    load_steps = {f"{source.name}__load" for source in sources}
+    steps = step_outcomes(instance, runs_since(instance, since), load_steps)
     cards = []
     for index, source in enumerate(sources, start=1):
         if progress is not None:
@@ -57,7 +58,9 @@ def source_card(
 ) -> SourceCard:
     """One source's card: its numbers, dimension scores, total and grade."""
     git = file_history(source.path)
-    history = read_history(instance, source, since, changed_at=git.changed_at, steps=steps)
+    history = read_history(
+        instance, source, since, changed_at=git.changed_at, steps=steps, added_at=git.added_at
+    )
     return card_from_history(source, history, git, now)
 
 
@@ -82,7 +85,9 @@ def card_from_history(
     changes = metrics.schema_changes(history.loads)
     integration = Integration(
         added_at=git.added_at,
-        first_load_at=history.first_load_at,
+        first_load_at=history.first_load_after_added_at
+        if git.added_at is not None
+        else history.first_load_at,
         promoted_at=git.promoted_at,
         changed_at=git.changed_at,
         first_load_after_change_at=history.first_load_after_change_at,
@@ -147,10 +152,10 @@ def _table_numbers(
 
 def _scores(freshness, loads, history, changes, quality, reliability) -> dict[str, float | None]:
     scores: dict[str, float | None] = dict.fromkeys(DIMENSIONS)
-    if not history.loads:
-        scores["freshness"] = 0.0  # nothing delivered in the window (see `grading`)
-    elif freshness.share_fresh is not None:
+    if freshness.share_fresh is not None:
         scores["freshness"] = 100 * freshness.share_fresh
+    elif not history.loads:
+        scores["freshness"] = 0.0  # never loaded, or no SLA and nothing in the window
     judged = metrics.judged_loads(loads)
     if judged:
         scores["volume"] = 100 * (1 - sum(1 for p in judged if p.anomaly) / len(judged))

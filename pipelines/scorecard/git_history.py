@@ -1,7 +1,8 @@
 """When a source file was added, promoted to production and last changed, from git history.
 
 Commit times are committer times: when the change landed on the branch, which is when the
-request was granted. Renames are followed, so moving a file does not restart its clock.
+request was granted. Renames are followed, so moving a file does not restart its clock; a copy
+(`sourcegate new` from a template, `cp a.yaml b.yaml`) starts it: the file was added then.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-
-GIT_TIMEOUT = 20
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ def file_history(path: Path) -> FileHistory:
     if top is None:
         return FileHistory(note="the sources folder is not in a git repository")
     log = _git(
-        path.parent, "log", "--follow", "--format=%x00%H %ct", "--name-only", "--", path.name
+        path.parent, "log", "--follow", "--format=%x00%H %ct", "--name-status", "--", path.name
     )
     if log is None:
         return FileHistory(note="git could not read the file's history")
@@ -51,14 +50,18 @@ def file_history(path: Path) -> FileHistory:
 
 
 def _commits(log: str) -> list[tuple[str, float, str]]:
-    """(sha, commit time, the file's path in that commit), newest first."""
+    """(sha, commit time, the file's path in that commit), newest first, back to the commit
+    that added the file. `--follow` also follows copies: a copy is where the file began."""
     commits = []
     for block in log.split("\x00")[1:]:
         lines = [line for line in block.splitlines() if line.strip()]
         if len(lines) < 2:
             continue
         sha, committed = lines[0].split()
-        commits.append((sha, float(committed), lines[-1]))
+        status, *paths = lines[-1].split("\t")
+        commits.append((sha, float(committed), paths[-1]))
+        if status.startswith(("A", "C")):
+            break
     return commits
 
 
@@ -83,9 +86,8 @@ def _git(where: Path, *args: str) -> str | None:
             cwd=where,
             capture_output=True,
             text=True,
-            timeout=GIT_TIMEOUT,
             check=False,
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except OSError:
         return None
     return done.stdout if done.returncode == 0 else None

@@ -34,13 +34,16 @@ def letter(total: float | None) -> str:
     """A-F for a total from 0 to 100; "-" when there is nothing to grade."""
     if total is None:
         return "-"
+    shown = round(total, 1)  # graded as printed: 89.96 shows as 90.0, and is an A
     for grade, lowest in GRADE_BANDS:
-        if total >= lowest - 1e-9:
+        if shown >= lowest:
             return grade
     return "F"
 
 
 def worst_dimension(scores: dict[str, float | None]) -> str | None:
-    """The dimension with the lowest known score (the first in `WEIGHTS` order on a tie)."""
+    """The dimension with the lowest known score (the first in `WEIGHTS` order on a tie);
+    None when every known score is 100: nothing pulls the grade down."""
     known = [(s, list(WEIGHTS).index(d), d) for d, s in scores.items() if s is not None]
-    return min(known)[2] if known else None
+    lowest = min(known, default=None)
+    return lowest[2] if lowest is not None and lowest[0] < 100 else None

@@ -58,7 +58,9 @@ class SourceHistory:
 
     ``earlier`` holds, per table, up to `TRAINING_LOADS` loads before the window (the volume
     check of the window's first loads compares with them); ``first_load_at`` is the first load
-    ever, and ``first_load_after_change_at`` the first load after the file last changed.
+    ever, ``first_load_after_added_at`` the first after the file was committed (a source is
+    often tried before its pull request lands) and ``first_load_after_change_at`` the first
+    after the file last changed.
     """
 
     name: str
@@ -69,6 +71,7 @@ class SourceHistory:
     evaluations: list[CheckEvaluation] = field(default_factory=list)
     first_load_at: float | None = None
     first_load_after_change_at: float | None = None
+    first_load_after_added_at: float | None = None
 
 
 def read_history(
@@ -77,6 +80,7 @@ def read_history(
     since: float,
     changed_at: float | None = None,
     steps: dict[str, list[StepOutcome]] | None = None,
+    added_at: float | None = None,
 ) -> SourceHistory:
     """``source``'s loads, load steps and check evaluations since ``since``.
 
@@ -95,10 +99,14 @@ def read_history(
             history.first_load_after_change_at = earliest(
                 history.first_load_after_change_at, _first_at(instance, key, after=changed_at)
             )
+        if added_at is not None:
+            history.first_load_after_added_at = earliest(
+                history.first_load_after_added_at, _first_at(instance, key, after=added_at)
+            )
     history.loads.sort(key=lambda m: m.at)
     history.earlier.sort(key=lambda m: m.at)
     if steps is None:
-        steps = step_outcomes(instance, runs_since(instance, since))
+        steps = step_outcomes(instance, runs_since(instance, since), {f"{source.name}__load"})
     history.steps = list(steps.get(f"{source.name}__load", []))
     history.steps.sort(key=lambda s: s.started)
     history.evaluations = _evaluations(instance, source, since)
@@ -170,42 +178,78 @@ def _first_at(instance: Any, key: Any, after: float | None = None) -> float | No
     return result.records[0].timestamp if result.records else None
 
 
-def step_outcomes(instance: Any, runs: list[Any]) -> dict[str, list[StepOutcome]]:
-    """How each step of ``runs`` ended, by step key, oldest first: one query per run.
+def step_outcomes(
+    instance: Any, runs: list[Any], step_keys: set[str] | None = None
+) -> dict[str, list[StepOutcome]]:
+    """How each of ``step_keys`` (default: every step) ended in ``runs``, by step key, oldest
+    first. Only the event logs of runs planned to run one of them are read.
 
-    A step that started and never logged an end belonged to a run that died (marked failed
-    later, for example by `sourcegate status --repair`): it failed when its run ended.
+    - A step that started and never logged an end belonged to a run that died (marked failed
+      later, for example by `sourcegate status --repair`): it failed when its run ended.
+    - A failed run that never started a step it planned (killed while starting, or failed by
+      run monitoring before its pod ran) failed that step too.
+    - Dagster's run retries re-run a failed run: a run and its retries count once, as the last
+      of them ended.
     """
-    from dagster import DagsterEventType
+    from dagster import DagsterEventType, DagsterRunStatus
 
     kinds = {
         DagsterEventType.STEP_START,
         DagsterEventType.STEP_SUCCESS,
         DagsterEventType.STEP_FAILURE,
     }
-    found: dict[str, list[StepOutcome]] = {}
+    by_attempt: dict[tuple[str, str], StepOutcome] = {}  # (root run, step key) -> outcome
     for run in runs:
-        run_id = run.dagster_run.run_id
+        dagster_run = run.dagster_run
+        planned = _planned_steps(dagster_run)
+        if step_keys is not None and planned is not None and not planned & step_keys:
+            continue
+        run_id = dagster_run.run_id
         started: dict[str, float] = {}
         ended: dict[str, tuple[float, bool]] = {}
         for record in instance.get_records_for_run(run_id, of_type=kinds).records:
             entry = record.event_log_entry
-            kind = entry.dagster_event.event_type
-            if kind == DagsterEventType.STEP_START:
+            if step_keys is not None and entry.step_key not in step_keys:
+                continue
+            if entry.dagster_event.event_type == DagsterEventType.STEP_START:
                 started.setdefault(entry.step_key, entry.timestamp)
             else:  # the last end wins: a retried step ends more than once
-                ended[entry.step_key] = (entry.timestamp, kind == DagsterEventType.STEP_SUCCESS)
+                succeeded = entry.dagster_event.event_type == DagsterEventType.STEP_SUCCESS
+                ended[entry.step_key] = (entry.timestamp, succeeded)
+        if dagster_run.status in (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED):
+            for step_key in (planned or set()) - set(started):
+                if step_keys is None or step_key in step_keys:
+                    started[step_key] = _run_time(run, "start_time")
+        root = dagster_run.tags.get("dagster/root_run_id") or run_id
         for step_key, start in started.items():
-            end, succeeded = ended.get(step_key, (_run_end(run, start), False))
-            found.setdefault(step_key, []).append(StepOutcome(run_id, start, end, succeeded))
+            end, succeeded = ended.get(step_key, (_run_time(run, "end_time", start), False))
+            first = by_attempt.get((root, step_key))
+            begun = first.started if first is not None else start
+            by_attempt[(root, step_key)] = StepOutcome(run_id, begun, end, succeeded)
+    found: dict[str, list[StepOutcome]] = {}
+    for (_, step_key), outcome in by_attempt.items():
+        found.setdefault(step_key, []).append(outcome)
     for outcomes in found.values():
         outcomes.sort(key=lambda outcome: outcome.started)
     return found
 
 
-def _run_end(run: Any, started: float) -> float:
-    end = run.end_time
-    return end if end is not None else started
+def _planned_steps(dagster_run: Any) -> set[str] | None:
+    """The steps a run was to execute (a source's load step is `<source>__load`), or None
+    when the run does not say (a whole job)."""
+    if dagster_run.step_keys_to_execute is not None:
+        return set(dagster_run.step_keys_to_execute)
+    if dagster_run.asset_selection:
+        return {f"{key.path[0]}__load" for key in dagster_run.asset_selection}
+    return None
+
+
+def _run_time(run: Any, field: str, default: float | None = None) -> float:
+    """The run record's start or end time, else ``default``, else when it was created."""
+    value = getattr(run, field, None)
+    if value is not None:
+        return value
+    return default if default is not None else run.create_timestamp.timestamp()
 
 
 def _evaluations(instance: Any, source: LoadedSource, since: float) -> list[CheckEvaluation]:
@@ -213,7 +257,7 @@ def _evaluations(instance: Any, source: LoadedSource, since: float) -> list[Chec
     (the load's failure counts against reliability, not quality)."""
     from dagster import AssetCheckKey, AssetKey
     from dagster._core.storage.asset_check_execution_record import (
-        COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES,
+        AssetCheckExecutionRecordStatus as Status,  # no public API lists executions
     )
 
     found = []
@@ -227,7 +271,7 @@ def _evaluations(instance: Any, source: LoadedSource, since: float) -> list[Chec
                     key,
                     limit=PAGE,
                     cursor=cursor,
-                    status=COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES,
+                    status={Status.SUCCEEDED, Status.FAILED},
                 )
                 fresh = [r for r in records if r.create_timestamp >= since]
                 found += [_evaluation(table, name, check.expect, r) for r in fresh]

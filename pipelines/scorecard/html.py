@@ -81,7 +81,7 @@ def render_html(scorecard: Scorecard) -> str:
         *(_source_section(card, charts) for card in scorecard.sources),
     ]
     # "<" as \u003c keeps "</script>" and "<!--" in any text out of the HTML parser's sight
-    specs = json.dumps(charts.specs, separators=(",", ":")).replace("<", "\\u003c")
+    specs = json.dumps(charts.specs, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
     return "\n".join(
         [
             "<!DOCTYPE html>",
@@ -227,7 +227,7 @@ def _source_section(card: SourceCard, charts: _Charts) -> str:
             "share fresh": fmt.percent(f.share_fresh),
             "current lag": fmt.hours(f.lag_hours),
             "last success": fmt.moment(f.last_success),
-            "past SLA by": fmt.hours(f.stale_hours),
+            "past SLA by": "within SLA" if f.stale_hours == 0 else fmt.hours(f.stale_hours),
         },
         "Reliability": {
             "runs": f"{r.succeeded} of {r.runs} succeeded",
@@ -310,7 +310,8 @@ def _time_axis(field: str = "at", ticks: int = 5) -> Any:
     import altair as alt
 
     # a UTC scale makes the axis read in UTC, like the rest of the page
-    axis = alt.Axis(format="%b %d", tickCount=ticks, labelOverlap=True)
+    # no fixed format: Vega picks days, hours or minutes to suit the span shown
+    axis = alt.Axis(tickCount=ticks, labelOverlap=True)
     return alt.X(f"{field}:T", title=None, scale=alt.Scale(type="utc"), axis=axis)
 
 
@@ -414,4 +415,5 @@ def _ms(timestamp: float | None) -> float | None:
 
 def _checked(quality: Quality, dimension: str) -> str:
     count = quality.evaluations.get(dimension, 0)
-    return f"{fmt.score(quality.by_dimension.get(dimension))} ({count} checks)" if count else NONE
+    runs = f"{count} check run{'s' if count != 1 else ''}"
+    return f"{fmt.score(quality.by_dimension.get(dimension))} ({runs})" if count else NONE

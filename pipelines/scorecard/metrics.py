@@ -29,6 +29,7 @@ from pipelines.scorecard.model import (
 
 Z_THRESHOLD = 3.0
 MIN_TRAINING_LOADS = 5  # fewer earlier loads than this: too little history to call an anomaly
+MIN_SPREAD_ROWS = 1.0  # the smallest standard deviation a history is given
 PASS, WARN, FAIL = 100.0, 50.0, 0.0
 
 # Which quality dimension each `expect:` measures.
@@ -126,7 +127,8 @@ def volume(loads: list[Materialization], earlier: list[Materialization]) -> list
     """Each load in the window, per table, flagged when its rows are more than `Z_THRESHOLD`
     standard deviations from its previous `TRAINING_LOADS` loads' mean.
 
-    A history with no spread (every earlier load the same size) flags any different size.
+    A history with no spread (every earlier load the same size) is given a spread of one row:
+    a load more than 3 rows away from it is an anomaly.
     """
     points = []
     history: dict[str, list[int]] = defaultdict(list)
@@ -148,9 +150,9 @@ def _z_score(value: int, previous: list[int]) -> float | None:
     if len(previous) < MIN_TRAINING_LOADS:
         return None
     mean = statistics.fmean(previous)
-    spread = statistics.stdev(previous)
-    if spread == 0:
-        return 0.0 if value == mean else float("inf") if value > mean else float("-inf")
+    # A history with (almost) no spread, such as an incremental source loading 0 rows a day,
+    # would make any change infinitely many deviations: a spread of one row keeps z finite.
+    spread = max(statistics.stdev(previous), MIN_SPREAD_ROWS)
     return (value - mean) / spread
 
 

@@ -38,7 +38,7 @@ class RunPoint:
 
 @dataclass(frozen=True)
 class SchemaChange:
-    """A load that added, changed or dropped columns of an existing table."""
+    """A load that added or retyped columns of an existing table."""
 
     table: str
     at: float

@@ -45,10 +45,17 @@ def _row(card: SourceCard) -> tuple[str, ...]:
 def attention(card: SourceCard) -> list[str]:
     """Short lines on what pulls the source's grade down."""
     notes = []
-    if card.integration.first_load_at is None:
-        notes.append(f"{card.name}: never loaded")
     fresh = card.freshness
-    if fresh.stale_hours:
+    never = fresh.last_success is None and not card.loads
+    if never:
+        late = (
+            f"; {fmt.hours(fresh.stale_hours)} past its {fresh.freshness_hours:g} h freshness "
+            "SLA since the file was committed"
+            if fresh.stale_hours
+            else ""
+        )
+        notes.append(f"{card.name}: never loaded{late}")
+    elif fresh.stale_hours:
         notes.append(
             f"{card.name}: stale for {fmt.hours(fresh.stale_hours)} past its "
             f"{fresh.freshness_hours:g} h freshness SLA "
