@@ -85,6 +85,24 @@ def test_plan_reports_added_source_removed_pii_rule_and_weakened_check(
     assert "stripe_customers" not in md  # unchanged sources stay out of the PR comment
 
 
+def test_a_column_moved_from_drop_to_keep_is_warned_about_once(repo: Path) -> None:
+    from pipelines.cli.plan import _diff
+    from pipelines.spec.registry import load_source_file
+
+    old = load_source_file(repo / "sources/crm_contacts.yaml").source.spec
+    pii = old.pii.model_copy(
+        update={
+            "drop": [c for c in old.pii.drop if c != "contacts.ip_address"],
+            "keep": {**old.pii.keep, "contacts.ip_address": "fraud checks need it"},
+        }
+    )
+    change = _diff("crm_contacts", old, old.model_copy(update={"pii": pii}))
+    assert change.warnings == [
+        "PII kept in clear: contacts.ip_address (fraud checks need it); IT must agree"
+    ]
+    assert "PII drop removed: contacts.ip_address" in change.details
+
+
 def test_plan_names_a_bad_ref(repo: Path) -> None:
     done = _cli(repo, "plan", "--base", "no-such-ref")
     assert done.returncode == 2

@@ -236,7 +236,8 @@ def _diff(name: str, old: SourceSpec, new: SourceSpec) -> SourceChange:
     for column, reason in new.pii.keep.items():
         if old.pii.keep.get(column) != reason:
             change.warnings.append(f"PII kept in clear: {column} ({reason}); IT must agree")
-    still_covered = set(new.pii.hash) | set(new.pii.drop)
+    # a column moved to `keep` is warned about above, with its reason
+    still_covered = set(new.pii.hash) | set(new.pii.drop) | set(new.pii.keep)
     for column in sorted((set(old.pii.hash) | set(old.pii.drop)) - still_covered):
         change.warnings.append(f"PII rule removed: {column} will now land as raw values")
     change.details += _check_details(old, new)
