@@ -85,3 +85,12 @@ def test_an_answer_the_connector_does_not_ask_for_is_refused(tmp_path: Path) -> 
         scaffold_from_catalog(
             tmp_path, "klaviyo", {"name": "klaviyo_x", "owner": "team:x"}, {"start-date": "x"}
         )
+
+
+def test_a_description_given_replaces_the_connectors_own(tmp_path: Path) -> None:
+    answers = {"name": "klaviyo_eu", "owner": "team:crm", "description": 'EU shop: "VIP" list'}
+    path = scaffold_from_catalog(tmp_path, "klaviyo", answers, {"start_date": "2026-01-01"})
+    result = load_source_file(path)
+    assert result.errors == []
+    assert result.source.spec.description == 'EU shop: "VIP" list'
+    assert path.read_text().count("description:") == 1

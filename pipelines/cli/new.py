@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from collections.abc import Callable
@@ -92,6 +93,18 @@ def command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_description(text: str, description: str) -> str:
+    """``text`` with its top-level `description:` set to ``description`` (`--description`
+    replaces the connector's own)."""
+    quoted = json.dumps(description, ensure_ascii=False)  # a JSON string is a YAML scalar
+    lines = text.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if line.startswith("description:"):
+            lines[index] = f"description: {quoted}\n"
+            break
+    return "".join(lines)
+
+
 def scaffold_from_catalog(
     sources_dir: Path,
     key: str,
@@ -135,6 +148,8 @@ def scaffold_from_catalog(
         text = template.render(values["name"], values["owner"], given)
     except CatalogError as exc:
         raise ScaffoldError(str(exc)) from None
+    if values.get("description"):
+        text = _with_description(text, values["description"])
     target.write_text(_schema_header(text, sources_dir))
     return target
 
