@@ -77,16 +77,16 @@ def build_scorecard_asset(sources: list[LoadedSource]) -> AssetsDefinition:
 
 
 def late_production_sources(card: Any) -> dict[str, float | str]:
-    """Production sources more than `LATE_DAYS` past their freshness SLA, with the hours, and
-    those that never loaded (however long they were expected: without git history nobody
-    knows since when, and a production source that delivers nothing is late by definition)."""
+    """Production sources more than `LATE_DAYS` past their freshness SLA, with the hours. A
+    source that never loaded is late since its promotion (from git history); without git
+    history nobody knows since when, and it is reported as never loaded: fail closed."""
     late: dict[str, float | str] = {}
     for source in card.sources:
         if source.stage != "production":
             continue
         stale = source.freshness.stale_hours
-        if source.freshness.last_success is None and not source.loads:
-            late[source.name] = "never loaded"
+        if stale is None and source.freshness.last_success is None and not source.loads:
+            late[source.name] = "never loaded"  # and git cannot say since when
         elif stale is not None and stale > LATE_DAYS * 24:
             late[source.name] = round(stale, 2)
     return late

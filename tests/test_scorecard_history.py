@@ -1,6 +1,7 @@
 """How `pipelines.scorecard.history` reads runs from a real Dagster instance: load steps found
-by key whoever launched them, a run and its retries counted once, and a run that failed before
-its step started counted as a failed load."""
+by key whoever launched them, a run and its automatic retries counted once (a manual
+re-execution counts alone), and a run that failed before its step started counted as a failed
+load."""
 
 from __future__ import annotations
 
@@ -56,8 +57,11 @@ def outcomes():
     with DagsterInstance.ephemeral() as instance:
         first = run(instance, "load")
         failed = run(instance, "fail")
-        # Dagster's run retry of the failed run: same root, succeeds
-        run(instance, "load", tags={"dagster/root_run_id": failed, "dagster/parent_run_id": failed})
+        # the retry daemon's re-run of the failed run: same root, succeeds
+        retry = {"dagster/root_run_id": failed, "dagster/parent_run_id": failed}
+        run(instance, "load", tags={**retry, "dagster/retry_number": "1"})
+        # a person re-executing the first run later: a load of its own
+        run(instance, "load", tags={"dagster/root_run_id": first, "dagster/parent_run_id": first})
         dead = run(instance, "fail_at_start")
         run(instance, "load", assets=(other_load,))
         runs = runs_since(instance, 0)
@@ -71,9 +75,10 @@ def outcomes():
 def test_a_run_and_its_retry_count_once_as_the_retry_ended(outcomes) -> None:
     first, failed, _ = outcomes["ids"]
     steps = outcomes["tiny"]["tiny__load"]
-    assert [s.succeeded for s in steps] == [True, True, False]
+    assert [s.succeeded for s in steps] == [True, True, True, False]
     assert steps[0].run_id == first
-    assert steps[1].run_id != failed  # the retry's outcome, from the failed run's start
+    assert steps[1].run_id != failed  # the retry's outcome
+    assert steps[2].run_id not in (first, failed)  # the manual re-execution, counted alone
     assert steps[1].started < steps[1].ended
 
 

@@ -866,3 +866,69 @@ def test_render_text_without_call_outs_or_notes():
 def test_no_worst_dimension_when_every_score_is_full():
     assert grading.worst_dimension({"freshness": 100.0, "quality": 100.0, "volume": None}) is None
     assert grading.worst_dimension({"freshness": 100.0, "quality": 99.9}) == "quality"
+
+
+def test_a_table_that_never_loaded_is_stale_since_the_source_first_loaded():
+    # orders fresh (loaded at 95 h); customers never loaded since the source's first load at 0
+    result = fresh(["orders", "customers"], loads_at("orders", 0, 95))
+    assert result.stale_hours == pytest.approx(100 - 10)
+    assert result.share_fresh == 0.0
+
+
+def test_a_large_constant_table_is_judged_on_one_percent_of_its_size():
+    earlier = [load("contacts", i, 1_000_000) for i in range(6)]
+    (grew,) = metrics.volume([load("contacts", 10, 1_000_004)], earlier)
+    assert (grew.z_score, grew.anomaly) == (pytest.approx(0.0004), False)
+    (halved,) = metrics.volume([load("contacts", 10, 500_000)], earlier)
+    assert (halved.z_score, halved.anomaly) == (pytest.approx(-50.0), True)
+
+
+def test_the_sla_check_counts_a_never_loaded_production_source_from_its_promotion():
+    from assets.governance import late_production_sources
+
+    def never_loaded(name: str, stale: float | None) -> SourceCard:
+        return SourceCard(
+            name=name,
+            stage="production",
+            owner="team:x",
+            freshness=Freshness(26, None, None, None, stale),
+            quality=Quality({}, {}, None),
+            reliability=Reliability(0, 0, None, None, None),
+            integration=Integration(None, None, None, None, None),
+        )
+
+    card = Scorecard(
+        generated_at=h(0),
+        window_days=30,
+        sources=[
+            never_loaded("just_promoted", 0.0),
+            never_loaded("promoted_last_week", 150.0),
+            never_loaded("no_git", None),
+        ],
+    )
+    assert late_production_sources(card) == {
+        "promoted_last_week": 150.0,
+        "no_git": "never loaded",
+    }
+
+
+def test_git_history_counts_a_merged_pull_request_from_its_merge(git_repo: Path):
+    write(git_repo / "README.md", "base\n")
+    commit(git_repo, at("2026-01-01 00:00"), "base")
+    git(git_repo, "checkout", "-q", "-b", "add-orders")
+    path = write(git_repo / "sources" / "orders.yml", source_yaml("production"))
+    commit(git_repo, at("2026-02-01 00:00"), "add orders")  # the branch's own commit
+    git(git_repo, "checkout", "-q", "main")
+    git(
+        git_repo, "merge", "-q", "--no-ff", "add-orders", "-m", "merge", when=at("2026-03-01 00:00")
+    )
+    merged = at("2026-03-01 00:00")
+    assert file_history(path) == FileHistory(merged, merged, merged, "")
+
+
+def test_git_history_of_a_file_with_a_non_ascii_name(git_repo: Path):
+    path = write(git_repo / "sources" / "café.yml", source_yaml("pilot"))
+    commit(git_repo, at("2026-10-30 10:00"), "add")
+    write(path, source_yaml("production"))
+    commit(git_repo, at("2026-11-03 09:00"), "promote")
+    assert file_history(path).promoted_at == at("2026-11-03 09:00")

@@ -63,7 +63,7 @@ def command(args: argparse.Namespace) -> int:
 def _argument_problem(args: argparse.Namespace) -> str:
     """What is wrong with --days or --html, before any work is done ("" when nothing)."""
     if not (0 < args.days <= MAX_DAYS):  # also refuses nan
-        return f"--days must be a number of days from 0 to {MAX_DAYS}, for example --days 30"
+        return f"--days must be more than 0 and at most {MAX_DAYS}, for example --days 30"
     if args.html is not None:
         if args.html.is_dir():
             return (
@@ -72,7 +72,9 @@ def _argument_problem(args: argparse.Namespace) -> str:
         folder = next(
             (p for p in [args.html.parent, *args.html.parent.parents] if p.exists()), None
         )
-        if folder is None or not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        if folder is not None and not folder.is_dir():
+            return f"--html {args.html}: {folder} is a file, not a folder"
+        if folder is None or not os.access(folder, os.W_OK | os.X_OK):
             return f"--html {args.html}: cannot write into {folder or args.html.parent}"
     return ""
 

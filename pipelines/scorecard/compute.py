@@ -77,7 +77,7 @@ def card_from_history(
         history.since,
         now,
         history.first_load_at,
-        git.added_at,
+        _expected_since(spec.stage, git),
     )
     loads = metrics.volume(history.loads, history.earlier)
     quality = metrics.quality(history.evaluations)
@@ -118,6 +118,14 @@ def card_from_history(
     )
 
 
+def _expected_since(stage: str, git: Any) -> float | None:
+    """Since when a source that never loaded has been expected to: its promotion to
+    production, for a production source, else the commit that added it."""
+    if stage == "production" and git.promoted_at is not None:
+        return git.promoted_at
+    return git.added_at
+
+
 def _table_numbers(
     table: str,
     source: LoadedSource,
@@ -135,7 +143,7 @@ def _table_numbers(
         history.since,
         now,
         history.first_load_at,
-        git.added_at,
+        _expected_since(source.spec.stage, git),
     )
     own = [p for p in loads if p.table == table]
     return TableNumbers(

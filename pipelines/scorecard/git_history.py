@@ -31,7 +31,16 @@ def file_history(path: Path) -> FileHistory:
     if top is None:
         return FileHistory(note="the sources folder is not in a git repository")
     log = _git(
-        path.parent, "log", "--follow", "--format=%x00%H %ct", "--name-status", "--", path.name
+        path.parent,
+        "log",
+        "--follow",
+        # a merged pull request counts from its merge: the branch's own commits are skipped
+        "--first-parent",
+        "--diff-merges=first-parent",
+        "--format=%x00%H %ct",
+        "--name-status",
+        "--",
+        path.name,
     )
     if log is None:
         return FileHistory(note="git could not read the file's history")
@@ -82,10 +91,11 @@ def _git(where: Path, *args: str) -> str | None:
     """``git ARGS`` run in ``where``; its output, or None when git fails or is missing."""
     try:
         done = subprocess.run(
-            ["git", *args],
+            ["git", "-c", "core.quotePath=false", *args],
             cwd=where,
             capture_output=True,
-            text=True,
+            encoding="utf-8",
+            errors="replace",  # an old revision may not be UTF-8; it then parses as no stage
             check=False,
         )
     except OSError:

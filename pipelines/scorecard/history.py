@@ -187,9 +187,11 @@ def step_outcomes(
     - A step that started and never logged an end belonged to a run that died (marked failed
       later, for example by `sourcegate status --repair`): it failed when its run ended.
     - A failed run that never started a step it planned (killed while starting, or failed by
-      run monitoring before its pod ran) failed that step too.
-    - Dagster's run retries re-run a failed run: a run and its retries count once, as the last
-      of them ended.
+      run monitoring before its pod ran) failed that step too. A cancelled run counts only the
+      steps it started.
+    - Dagster's automatic run retries (`dagster/retry_number`) re-run a failed run: a run and
+      its retries count once, as the last attempt ran. A manual re-execution counts alone.
+    - A run of checks only (the UI's "Execute checks") loads nothing and is left out.
     """
     from dagster import DagsterEventType, DagsterRunStatus
 
@@ -197,35 +199,42 @@ def step_outcomes(
         DagsterEventType.STEP_START,
         DagsterEventType.STEP_SUCCESS,
         DagsterEventType.STEP_FAILURE,
+        DagsterEventType.ASSET_MATERIALIZATION,
     }
-    by_attempt: dict[tuple[str, str], StepOutcome] = {}  # (root run, step key) -> outcome
+    plans: dict[str | None, set[str] | None] = {}
+    by_attempt: dict[tuple[str, str], StepOutcome] = {}  # (first attempt, step key) -> outcome
     for run in runs:
         dagster_run = run.dagster_run
-        planned = _planned_steps(dagster_run)
+        planned = _planned_steps(instance, dagster_run, plans)
         if step_keys is not None and planned is not None and not planned & step_keys:
             continue
         run_id = dagster_run.run_id
         started: dict[str, float] = {}
         ended: dict[str, tuple[float, bool]] = {}
+        loaded: set[str] = set()
         for record in instance.get_records_for_run(run_id, of_type=kinds).records:
             entry = record.event_log_entry
             if step_keys is not None and entry.step_key not in step_keys:
                 continue
-            if entry.dagster_event.event_type == DagsterEventType.STEP_START:
+            kind = entry.dagster_event.event_type
+            if kind == DagsterEventType.STEP_START:
                 started.setdefault(entry.step_key, entry.timestamp)
+            elif kind == DagsterEventType.ASSET_MATERIALIZATION:
+                loaded.add(entry.step_key)
             else:  # the last end wins: a retried step ends more than once
                 succeeded = entry.dagster_event.event_type == DagsterEventType.STEP_SUCCESS
                 ended[entry.step_key] = (entry.timestamp, succeeded)
-        if dagster_run.status in (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED):
+        if dagster_run.status == DagsterRunStatus.FAILURE:
             for step_key in (planned or set()) - set(started):
                 if step_keys is None or step_key in step_keys:
                     started[step_key] = _run_time(run, "start_time")
-        root = dagster_run.tags.get("dagster/root_run_id") or run_id
+        retried = "dagster/retry_number" in dagster_run.tags
+        first = (dagster_run.tags.get("dagster/root_run_id") if retried else None) or run_id
         for step_key, start in started.items():
             end, succeeded = ended.get(step_key, (_run_time(run, "end_time", start), False))
-            first = by_attempt.get((root, step_key))
-            begun = first.started if first is not None else start
-            by_attempt[(root, step_key)] = StepOutcome(run_id, begun, end, succeeded)
+            if succeeded and step_key not in loaded:
+                continue  # it ran checks only (the UI's "Execute checks"): no load
+            by_attempt[(first, step_key)] = StepOutcome(run_id, start, end, succeeded)
     found: dict[str, list[StepOutcome]] = {}
     for (_, step_key), outcome in by_attempt.items():
         found.setdefault(step_key, []).append(outcome)
@@ -234,14 +243,19 @@ def step_outcomes(
     return found
 
 
-def _planned_steps(dagster_run: Any) -> set[str] | None:
-    """The steps a run was to execute (a source's load step is `<source>__load`), or None
-    when the run does not say (a whole job)."""
+def _planned_steps(
+    instance: Any, dagster_run: Any, plans: dict[str | None, set[str] | None]
+) -> set[str] | None:
+    """The steps a run was to execute (a source's load step is `<source>__load`), or None when
+    nothing says. Runs from schedules and re-executions leave `step_keys_to_execute` unset:
+    their execution plan snapshot (read once per snapshot) lists the steps."""
     if dagster_run.step_keys_to_execute is not None:
         return set(dagster_run.step_keys_to_execute)
-    if dagster_run.asset_selection:
-        return {f"{key.path[0]}__load" for key in dagster_run.asset_selection}
-    return None
+    snapshot_id = dagster_run.execution_plan_snapshot_id
+    if snapshot_id not in plans:
+        snapshot = instance.get_execution_plan_snapshot(snapshot_id) if snapshot_id else None
+        plans[snapshot_id] = set(snapshot.step_keys_to_execute) if snapshot else None
+    return plans[snapshot_id]
 
 
 def _run_time(run: Any, field: str, default: float | None = None) -> float:

@@ -29,7 +29,8 @@ from pipelines.scorecard.model import (
 
 Z_THRESHOLD = 3.0
 MIN_TRAINING_LOADS = 5  # fewer earlier loads than this: too little history to call an anomaly
-MIN_SPREAD_ROWS = 1.0  # the smallest standard deviation a history is given
+MIN_SPREAD_ROWS = 1.0  # the smallest standard deviation a history is given ...
+MIN_SPREAD_SHARE = 0.01  # ... or this share of its mean, whichever is larger
 PASS, WARN, FAIL = 100.0, 50.0, 0.0
 
 # Which quality dimension each `expect:` measures.
@@ -61,7 +62,9 @@ def freshness(
 
     Time counts from ``since`` (the window start) or from the source's first load, whichever
     is later: getting a source to its first load is the time to integrate, not staleness. A
-    source never loaded has no share; it is stale since it was added (``added_at``), if known.
+    source never loaded has no share; it is stale since ``added_at`` (when it was committed,
+    or promoted to production), if known. A table that never loaded, in a source that did, is
+    stale since the source's first load.
     """
     times_by_table = {
         table: [m.at for m in earlier if m.table == table][-1:]
@@ -79,7 +82,11 @@ def freshness(
     start = max(since, first_load_at)
     limit = freshness_hours * 3600
     share = _share_fresh_tables(list(times_by_table.values()), limit, start, now)
-    stale = None if lag is None else max(0.0, lag - freshness_hours)
+    # a table that never loaded has been stale since its source first loaded
+    ages = [
+        (now - (times[-1] if times else first_load_at)) / 3600 for times in times_by_table.values()
+    ]
+    stale = max(0.0, max(ages) - freshness_hours)
     return Freshness(freshness_hours, share, lag, last_success, stale)
 
 
@@ -127,8 +134,8 @@ def volume(loads: list[Materialization], earlier: list[Materialization]) -> list
     """Each load in the window, per table, flagged when its rows are more than `Z_THRESHOLD`
     standard deviations from its previous `TRAINING_LOADS` loads' mean.
 
-    A history with no spread (every earlier load the same size) is given a spread of one row:
-    a load more than 3 rows away from it is an anomaly.
+    A history with less spread than one row, or 1% of its mean, is given that spread: after
+    loads of exactly 100 rows, a load more than 3 rows away is an anomaly.
     """
     points = []
     history: dict[str, list[int]] = defaultdict(list)
@@ -151,8 +158,10 @@ def _z_score(value: int, previous: list[int]) -> float | None:
         return None
     mean = statistics.fmean(previous)
     # A history with (almost) no spread, such as an incremental source loading 0 rows a day,
-    # would make any change infinitely many deviations: a spread of one row keeps z finite.
-    spread = max(statistics.stdev(previous), MIN_SPREAD_ROWS)
+    # would make any change infinitely many deviations: a floor of one row, or 1% of the mean
+    # for large tables, keeps z finite and a 4-row change in a million rows unremarkable.
+    floor = max(MIN_SPREAD_ROWS, MIN_SPREAD_SHARE * abs(mean))
+    spread = max(statistics.stdev(previous), floor)
     return (value - mean) / spread
 
 
