@@ -309,10 +309,12 @@ def _figure(
 def _time_axis(field: str = "at", ticks: int = 5) -> Any:
     import altair as alt
 
-    # a UTC scale makes the axis read in UTC, like the rest of the page
-    # no fixed format: Vega picks days, hours or minutes to suit the span shown
+    # A UTC scale makes the axis read in UTC, like the rest of the page. No fixed format:
+    # Vega picks days or hours to suit the span. Rounding the ends out to whole days keeps a
+    # single load (a span of zero) from an axis of milliseconds.
     axis = alt.Axis(tickCount=ticks, labelOverlap=True)
-    return alt.X(f"{field}:T", title=None, scale=alt.Scale(type="utc"), axis=axis)
+    scale = alt.Scale(type="utc", nice={"interval": "day", "step": 1})
+    return alt.X(f"{field}:T", title=None, scale=scale, axis=axis)
 
 
 def _loads_chart(loads: list) -> Any:
