@@ -1,10 +1,10 @@
 """How the dimension scores become one total and a letter: the weights and the grade bands,
-in this one place (sources/README.md and docs/scorecard.md quote them).
+in this one place (docs/scorecard.md quotes them).
 
 A dimension with no data (no freshness SLA, no checks, too few loads to judge volume) is left
 out and the other weights are scaled up, so a source is judged on what can be measured. A
-source with no successful load in the window scores 0 on freshness, SLA or not: it delivers
-nothing, which is the worst an ingestion tool can do.
+source that never loaded scores 0 on freshness, SLA or not (as does one without an SLA and
+with no load in the window): it delivers nothing, which is the worst an ingestion tool can do.
 """
 
 from __future__ import annotations
