@@ -85,7 +85,7 @@ def late_production_sources(card: Any) -> dict[str, float | str]:
         if source.stage != "production":
             continue
         stale = source.freshness.stale_hours
-        if stale is None and source.freshness.last_success is None and not source.loads:
+        if stale is None and source.never_loaded:
             late[source.name] = "never loaded"  # and git cannot say since when
         elif stale is not None and stale > LATE_DAYS * 24:
             late[source.name] = round(stale, 2)

@@ -18,7 +18,7 @@ import pytest
 from pipelines.scorecard import grading, metrics
 from pipelines.scorecard.git_history import FileHistory, file_history
 from pipelines.scorecard.history import CheckEvaluation, Materialization, StepOutcome
-from pipelines.scorecard.metrics import MIN_TRAINING_LOADS, _share_fresh
+from pipelines.scorecard.metrics import MIN_TRAINING_LOADS, _share_fresh_tables
 from pipelines.scorecard.model import (
     QUALITY_DIMENSIONS,
     Freshness,
@@ -89,19 +89,19 @@ def test_share_fresh_counts_gaps_longer_than_the_sla():
     # loads at 0, 5, 30, 35, 80 h; SLA 10 h; window [0, 100] h.
     # stale: 15-30 (15 h), 45-80 (35 h), 90-100 (10 h) = 60 h of 100 -> 40 % fresh
     times = [h(x) for x in (0, 5, 30, 35, 80)]
-    assert _share_fresh(times, 10 * H, h(0), h(100)) == pytest.approx(0.4)
+    assert _share_fresh_tables([times], 10 * H, h(0), h(100)) == pytest.approx(0.4)
 
 
 def test_share_fresh_edges():
     # a load 5 h before the start is fresh until 5 h into a 10 h window
-    assert _share_fresh([h(-5)], 10 * H, h(0), h(10)) == pytest.approx(0.5)
+    assert _share_fresh_tables([[h(-5)]], 10 * H, h(0), h(10)) == pytest.approx(0.5)
     # nothing loaded until 4 h into the window: stale until then
-    assert _share_fresh([h(4)], 10 * H, h(0), h(10)) == pytest.approx(0.6)
+    assert _share_fresh_tables([[h(4)]], 10 * H, h(0), h(10)) == pytest.approx(0.6)
     # nothing loaded at all: never fresh
-    assert _share_fresh([], 10 * H, h(0), h(10)) == 0.0
+    assert _share_fresh_tables([[]], 10 * H, h(0), h(10)) == 0.0
     # an empty interval
-    assert _share_fresh([h(0)], 10 * H, h(5), h(5)) == 1.0
-    assert _share_fresh([], 10 * H, h(5), h(5)) == 0.0
+    assert _share_fresh_tables([[h(0)]], 10 * H, h(5), h(5)) == 1.0
+    assert _share_fresh_tables([[]], 10 * H, h(5), h(5)) == 0.0
 
 
 def test_freshness_of_a_table_with_gaps_longer_than_the_sla():

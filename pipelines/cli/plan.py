@@ -143,7 +143,7 @@ def add_grades(
 def _grade_line(card: Any) -> str:
     from pipelines.scorecard.formatting import score
 
-    if card.freshness.last_success is None and not card.loads:
+    if card.never_loaded:
         return f"scorecard: grade {card.grade}, never loaded"
     worst = f"; worst: {card.worst}" if card.worst else ""
     line = f"scorecard: grade **{card.grade}** ({score(card.total)}{worst})"

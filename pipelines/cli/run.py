@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.cli.messages import unknown_source_reason
 from pipelines.cli.run_in_process import RunInterruptedError, run_in_process
 from pipelines.cli.run_summary import SourceOutcome, TableOutcome, one_line, render_summary
 from pipelines.governance.secrets import MissingSecretError, missing_secrets
+from pipelines.runtime.dagster_metadata import metadata_value
 from pipelines.runtime.pool_slots import WarehouseBusyError
 from pipelines.runtime.warehouse import Warehouse, configured_warehouse
 from pipelines.settings import DEFAULT_WAIT_TIMEOUT, WAIT_TIMEOUT_ENV, sources_dir, wait_timeout
@@ -80,9 +82,9 @@ def run_sources(
         print(f"skipped broken file {error}", file=out)
     chosen, unknown = _choose(registry.sources, names)
     for name in unknown:
-        broken = any(e.source_name == name for e in registry.errors)
-        reason = "its file has errors (run `sourcegate validate`)" if broken else "no such source"
-        print(f"error: cannot run {name!r}: {reason}", file=out)
+        print(
+            f"error: cannot run {name!r}: {unknown_source_reason(name, registry.errors)}", file=out
+        )
     if unknown:
         return 2
     if not chosen:
@@ -205,9 +207,9 @@ def _outcome(result: Any, name: str, selection: list[Any], seconds: float) -> So
     for event in result.get_asset_materialization_events():
         metadata = event.materialization.metadata
         row = tables[event.asset_key.path[-1]]
-        row.rows_loaded = _value(metadata.get("rows_loaded"))
-        row.row_count = _value(metadata.get("dagster/row_count"))
-        row.pii_warnings = _value(metadata.get("pii_unhandled")) or []
+        row.rows_loaded = metadata_value(metadata.get("rows_loaded"))
+        row.row_count = metadata_value(metadata.get("dagster/row_count"))
+        row.pii_warnings = metadata_value(metadata.get("pii_unhandled")) or []
         notes += [note for note in _recovery_notes(metadata) if note not in notes]
     for evaluation in result.get_asset_check_evaluations():
         row = tables[evaluation.asset_key.path[-1]]
@@ -227,13 +229,13 @@ def _outcome(result: Any, name: str, selection: list[Any], seconds: float) -> So
 def _check_detail(metadata: Any) -> str:
     """Why a check failed, for the summary: its error, or how many rows (and which orphan
     keys, when they are plain ids) did not pass."""
-    error = _value(metadata.get("error"))
+    error = metadata_value(metadata.get("error"))
     if error:
         return error
-    count = _value(metadata.get("unexpected_count"))
+    count = metadata_value(metadata.get("unexpected_count"))
     if count is None:
         return ""
-    keys = _value(metadata.get("orphan_keys")) or []
+    keys = metadata_value(metadata.get("orphan_keys")) or []
     example = f" (for example {', '.join(str(k) for k in keys)})" if keys else ""
     return f"{count:,} unexpected{example}"
 
@@ -241,13 +243,13 @@ def _check_detail(metadata: Any) -> str:
 def _recovery_notes(metadata: Any) -> list[str]:
     """What the load did with packages an earlier run left: finished or dropped."""
     notes = []
-    finished = _value(metadata.get("recovered_packages")) or []
+    finished = metadata_value(metadata.get("recovered_packages")) or []
     if finished:
         notes.append(
             f"also finished {len(finished)} load package(s) an interrupted run left "
             f"({', '.join(finished)})"
         )
-    for package in _value(metadata.get("dropped_packages")) or []:
+    for package in metadata_value(metadata.get("dropped_packages")) or []:
         notes.append(
             f"dropped load package {package['load_id']}, which an earlier run left and which "
             f"cannot load: {package['reason']}"
@@ -359,7 +361,3 @@ def _explain_error_info(error: Any) -> str:
     head, _, rest = text.partition(": ")
     detail = scrub_message(rest if head.endswith(innermost.cls_name) else text)
     return f"{innermost.cls_name}: {detail}; the run's log in the Dagster UI has the traceback"
-
-
-def _value(entry: Any) -> Any:
-    return getattr(entry, "value", entry)

@@ -15,7 +15,7 @@ MAX_DAYS = 3650
 
 def register(commands: Any) -> None:
     """Add the `scorecard` command to the CLI's subcommands."""
-    from pipelines.scorecard.compute import DEFAULT_WINDOW_DAYS
+    from pipelines.scorecard.model import DEFAULT_WINDOW_DAYS
 
     parser = commands.add_parser(
         "scorecard",
@@ -81,28 +81,20 @@ def _argument_problem(args: argparse.Namespace) -> str:
 
 def compute(names: list[str], sources: Path, days: float) -> Any:
     """The scorecard of the named (or every enabled) source; None after printing why not."""
-    from pipelines.runtime.instance import (
-        DEFAULT_DAGSTER_HOME,
-        cli_instance,
-        ensure_dagster_home,
-    )
+    from pipelines.cli.messages import unknown_source_reason
+    from pipelines.runtime.instance import cli_instance, dagster_home, ensure_dagster_home
     from pipelines.scorecard.compute import build_scorecard
     from pipelines.spec.registry import load_registry
 
     registry = load_registry(sources, deep=False)
     by_name = {s.name: s for s in registry.sources}
-    broken = {e.source_name for e in registry.errors}
     for name in (n for n in names if n not in by_name):
-        reason = (
-            "its file has errors (run `sourcegate validate`)"
-            if name in broken
-            else "no such source"
-        )
+        reason = unknown_source_reason(name, registry.errors)
         print(f"error: cannot score {name!r}: {reason}", file=sys.stderr)
     if any(n not in by_name for n in names):
         return None
     chosen = [by_name[n] for n in names] or [s for s in registry.sources if s.spec.enabled]
-    home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME)
+    home = dagster_home()
     if not (home / "dagster.yaml").is_file():
         print(
             f"note: no Dagster instance at {home} yet: nothing has run here, so every source "

@@ -20,6 +20,11 @@ _NO_LOG_CAPTURE = {
 }
 
 
+def dagster_home() -> Path:
+    """Where the instance lives: `$DAGSTER_HOME`, else `.dagster/` in the repo."""
+    return Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME)
+
+
 def ensure_dagster_home() -> Path:
     """Point DAGSTER_HOME at `.dagster/` (unless set), give it a dagster.yaml, create storage.
 
@@ -29,7 +34,7 @@ def ensure_dagster_home() -> Path:
     both try to create its tables.
     """
     configured = os.environ.get("DAGSTER_HOME")
-    home = Path(configured or DEFAULT_DAGSTER_HOME).resolve()
+    home = dagster_home().resolve()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
     config = home / "dagster.yaml"

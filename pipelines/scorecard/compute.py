@@ -16,6 +16,7 @@ from pipelines.scorecard.history import (
     step_outcomes,
 )
 from pipelines.scorecard.model import (
+    DEFAULT_WINDOW_DAYS,
     DIMENSIONS,
     Integration,
     LoadPoint,
@@ -25,8 +26,6 @@ from pipelines.scorecard.model import (
     TableNumbers,
 )
 from pipelines.spec.registry import LoadedSource
-
-DEFAULT_WINDOW_DAYS = 30.0
 
 
 def build_scorecard(

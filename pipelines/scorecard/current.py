@@ -11,15 +11,16 @@ from pipelines.spec.registry import LoadedSource
 
 def current_cards(sources: list[LoadedSource]) -> tuple[dict[str, Any], str]:
     """Each source's card over the default window, by name, or ({}, why there are none)."""
-    from pipelines.runtime.instance import DEFAULT_DAGSTER_HOME
+    from pipelines.runtime.instance import dagster_home
 
-    home = os.environ.get("DAGSTER_HOME") or str(DEFAULT_DAGSTER_HOME)
-    if not os.path.isfile(os.path.join(home, "dagster.yaml")):
+    home = dagster_home()
+    if not (home / "dagster.yaml").is_file():
         return {}, f"no grade: no Dagster instance at {home} (set DAGSTER_HOME to the shared one)"
     from pipelines.runtime.instance import cli_instance, ensure_dagster_home
     from pipelines.scorecard.compute import build_scorecard
 
-    os.environ["DAGSTER_HOME"] = home
+    # named, so the instance found is the one opened (and the repo's config is not mirrored)
+    os.environ["DAGSTER_HOME"] = str(home)
     ensure_dagster_home()
     with cli_instance() as instance:
         scorecard = build_scorecard(instance, sources)

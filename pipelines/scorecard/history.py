@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines.runtime.dagster_metadata import metadata_value
 from pipelines.spec.checks import named_checks
 from pipelines.spec.registry import LoadedSource
 
@@ -159,13 +160,13 @@ def _all_records(instance: Any, records_filter: Any) -> Iterator[Any]:
 
 def _materialization(key: Any, record: Any) -> Materialization:
     metadata = record.asset_materialization.metadata
-    rows = _value(metadata.get("rows_loaded"))
+    rows = metadata_value(metadata.get("rows_loaded"))
     return Materialization(
         table=key.path[-1],
         at=record.timestamp,
         rows_loaded=int(rows) if rows is not None else None,
-        schema_change=_value(metadata.get("schema_changes")) or {},
-        schema_summary=str(_value(metadata.get("schema_change_summary")) or ""),
+        schema_change=metadata_value(metadata.get("schema_changes")) or {},
+        schema_summary=str(metadata_value(metadata.get("schema_change_summary")) or ""),
     )
 
 
@@ -313,7 +314,3 @@ def earliest(*times: float | None) -> float | None:
     """The earliest of the known ``times`` (None when none is known)."""
     known = [t for t in times if t is not None]
     return min(known) if known else None
-
-
-def _value(entry: Any) -> Any:
-    return getattr(entry, "value", entry)

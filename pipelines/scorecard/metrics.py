@@ -90,12 +90,6 @@ def freshness(
     return Freshness(freshness_hours, share, lag, last_success, stale)
 
 
-def _share_fresh(times: list[float], limit: float, start: float, now: float) -> float:
-    """The share of [start, now] during which the newest load before each moment was at most
-    ``limit`` seconds old (no load before a moment: stale)."""
-    return _share_fresh_tables([times], limit, start, now)
-
-
 def _share_fresh_tables(
     times_by_table: list[list[float]], limit: float, start: float, now: float
 ) -> float:

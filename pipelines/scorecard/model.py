@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+DEFAULT_WINDOW_DAYS = 30.0
 DIMENSIONS = ("freshness", "volume", "schema", "quality", "reliability")
 QUALITY_DIMENSIONS = ("completeness", "uniqueness", "validity", "consistency")
 
@@ -143,6 +144,11 @@ class SourceCard:
     def anomalies(self) -> list[LoadPoint]:
         """Loads flagged as volume anomalies."""
         return [load for load in self.loads if load.anomaly]
+
+    @property
+    def never_loaded(self) -> bool:
+        """No successful load, in the window or before it."""
+        return self.freshness.last_success is None and not self.loads
 
     @property
     def called_out(self) -> bool:

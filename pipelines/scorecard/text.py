@@ -46,8 +46,7 @@ def attention(card: SourceCard) -> list[str]:
     """Short lines on what pulls the source's grade down."""
     notes = []
     fresh = card.freshness
-    never = fresh.last_success is None and not card.loads
-    if never:
+    if card.never_loaded:
         late = (
             f"; {fmt.hours(fresh.stale_hours)} past its {fresh.freshness_hours:g} h freshness "
             "SLA since the file was committed"
