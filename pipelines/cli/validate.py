@@ -1,4 +1,9 @@
-"""`sourcegate validate`: check source files; print `file:line: message` for each problem."""
+"""`sourcegate validate`: check source files; print `file:line: message` for each problem.
+
+`rest_api:` blocks that passed dlt's checks on an earlier run are not built again: their keys
+are kept in `validate_cache.json` in the warehouse's state folder (`validation_cache`);
+`--no-cache` checks every block in full.
+"""
 
 from __future__ import annotations
 
@@ -20,11 +25,17 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--sources", type=Path, default=None, help="folder of source files (as for other commands)"
     )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="check every rest_api block with dlt again, ignoring blocks that passed before",
+    )
     parser.set_defaults(handler=command)
 
 
 def command(args: argparse.Namespace) -> int:
     """Validate every file; exit 1 when any has an error."""
+    from pipelines.kinds.rest_api.validation_cache import cache_path, using
     from pipelines.runtime.warehouse import configured_warehouse
     from pipelines.spec.check_columns import column_warnings, unknown_reference_sources
     from pipelines.spec.registry import load_registry
@@ -39,7 +50,13 @@ def command(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return 2
-    registry = load_registry(paths, reserved_names=configured_warehouse().reserved_source_names())
+    warehouse = configured_warehouse()
+    reserved = warehouse.reserved_source_names()
+    if getattr(args, "no_cache", False):  # callers may build the Namespace themselves
+        registry = load_registry(paths, reserved_names=reserved)
+    else:
+        with using(cache_path(warehouse.state_dir)):
+            registry = load_registry(paths, reserved_names=reserved)
     registry.warnings.extend(w for s in registry.sources for w in column_warnings(s))
     if not args.paths:  # a whole folder: every source another can point at is here
         known = {s.name for s in registry.sources} | {e.source_name for e in registry.errors}

@@ -2,7 +2,8 @@
 
 Layers, in order: the shape sourcegate relies on (no dlt import), sourcegate's own rules
 (table names, credentials from `{secret: NAME}`), then with ``deep`` dlt's schema check
-(`dlt_schema`) and an offline build of the source (`offline_build`).
+(`dlt_schema`) and an offline build of the source (`offline_build`). Under `validate`, a block
+that passed dlt's checks before skips them (`validation_cache`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from typing import Any
 
 from pipelines.kinds.base import Problem
+from pipelines.kinds.rest_api import validation_cache
 from pipelines.kinds.rest_api.auth_rules import auth_problems
 
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -64,6 +66,10 @@ def rest_api_config_problems(config: dict[str, Any], deep: bool = True) -> list[
     if shape:
         return shape
     problems = _table_name_problems(config)
+    cache = validation_cache.active() if deep else None
+    key = cache.key(config) if cache is not None else None
+    if cache is not None and key is not None and cache.passed(key):
+        deep = False  # this very block passed dlt's checks before (`validation_cache`)
     if deep:
         from pipelines.kinds.rest_api.dlt_schema import dlt_schema_problems
         from pipelines.kinds.rest_api.offline_build import with_dummy_secrets
@@ -76,6 +82,8 @@ def rest_api_config_problems(config: dict[str, Any], deep: bool = True) -> list[
         from pipelines.kinds.rest_api.offline_build import offline_build_problems
 
         problems.extend(offline_build_problems(config))
+        if cache is not None and key is not None and not problems:
+            cache.record(key, config)
     return problems
 
 
