@@ -120,7 +120,8 @@ def _load_tables(
     context: AssetExecutionContext, dlt: DltLoaderResource, spec: SourceSpec, wh: Warehouse
 ) -> Iterator[MaterializeResult]:
     from pipelines.runtime.build import build_pipeline, build_source, pii_guard
-    from pipelines.runtime.load import forget_trace, load_source
+    from pipelines.runtime.extract_ahead import take_extracted_ahead
+    from pipelines.runtime.load import forget_trace, load_source, restore_for_load
 
     tables = spec.table_names()
     pipeline = None
@@ -141,7 +142,15 @@ def _load_tables(
             context.log.info(f"{spec.name}: loading {', '.join(tables)} into {wh}")
             columns_before = warehouse_columns(pipeline, tables)
             selected = _selected_resources(context, spec, dlt_source)
-            outcome = load_source(pipeline, selected, spec, pii_guard(dlt_source))
+            # a package `sourcegate run --parallel` extracted ahead holds every table
+            ahead = take_extracted_ahead(spec.name)
+            pipeline, adopted = restore_for_load(pipeline, None if context.is_subset else ahead)
+            if adopted:
+                context.log.info(f"{spec.name}: extracted ahead of this run, in parallel")
+                dlt_source = selected = ahead.source
+            outcome = load_source(
+                pipeline, selected, spec, pii_guard(dlt_source), ahead if adopted else None
+            )
             for warning in outcome.pii.warnings(spec.stage):
                 context.log.warning(f"{spec.name}: {warning}")
     except MissingSecretError as exc:

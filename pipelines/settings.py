@@ -15,8 +15,10 @@ WAIT_TIMEOUT_ENV = "SOURCEGATE_WAIT_TIMEOUT"
 DATA_ROOT_ENV = "SOURCEGATE_DATA_ROOT"
 TOKEN_STORE_ENV = "SOURCEGATE_TOKEN_STORE"
 REPORTS_ENV = "SOURCEGATE_REPORTS"
+PARALLEL_ENV = "SOURCEGATE_PARALLEL"
 DEFAULT_WAREHOUSE = Path("warehouse") / "marketing.duckdb"
 DEFAULT_WAIT_TIMEOUT = 1800.0
+DEFAULT_PARALLEL = 4
 DEFAULT_DATA_ROOT = Path("data")
 TOKEN_STORE_FOLDER = "oauth2_tokens"
 
@@ -52,6 +54,11 @@ def state_root() -> Path:
 def wait_timeout() -> float:
     """Seconds a run waits for a warehouse another run holds: `$SOURCEGATE_WAIT_TIMEOUT` or 1800."""
     return float(os.environ.get(WAIT_TIMEOUT_ENV) or DEFAULT_WAIT_TIMEOUT)
+
+
+def parallel_extracts() -> int:
+    """How many sources `sourcegate run` extracts at once: `$SOURCEGATE_PARALLEL` or 4."""
+    return int(os.environ.get(PARALLEL_ENV) or DEFAULT_PARALLEL)
 
 
 def data_roots() -> list[Path]:

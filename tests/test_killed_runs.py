@@ -119,7 +119,8 @@ def test_sigterm_and_ctrl_c_stop_a_run_promptly_and_free_the_warehouse(
     signum: int, stage: str, setup: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
     sources, env = setup
-    run = ["run", "--sources", str(sources)]
+    # one at a time: the pause is in the run's own extract (extracting ahead: the next test)
+    run = ["run", "--sources", str(sources), "--parallel", "1"]
     log = tmp_path / "interrupted.log"
     process = start_paused([*run, "order_drop", "event_drop"], env, log, stage)
     sent = time.monotonic()
@@ -139,6 +140,42 @@ def test_sigterm_and_ctrl_c_stop_a_run_promptly_and_free_the_warehouse(
     assert "runs in progress: none" in status.output
     assert "no pool has a slot taken" in status.output
     _orders_land_once(sources, env, tmp_path / "after.log")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_an_interrupt_while_sources_extract_ahead_stops_promptly_and_loses_nothing(
+    signum: int, setup: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """Paused inside an extract ahead (a thread, with `--parallel 2`): the command still ends
+    at once with 130, and the next run loads every order once and leaves no scratch package."""
+    sources, env = setup
+    run = ["run", "--sources", str(sources), "--parallel", "2"]
+    log = tmp_path / "interrupted.log"
+    process = start_paused([*run, "order_drop", "event_drop"], env, log, "extract")
+    # the pause is in a thread: wait until a run started and waits for its package
+    status = ["status", "--sources", str(sources)]
+    deadline = time.monotonic() + 90
+    while " STARTED " not in run_cli(status, env, tmp_path / "live.log").output:
+        assert time.monotonic() < deadline, log.read_text()
+    sent = time.monotonic()
+    if signum == signal.SIGINT:
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
+    assert process.wait(timeout=30) == 130
+    assert time.monotonic() - sent < 10
+    output = log.read_text()
+    # the first batch written may be either source's: the one whose run waits for it stops
+    assert "interrupted: the load of " in output
+    assert "stopped and was marked failed, and its warehouse slot is free" in output
+    assert "Traceback" not in output
+
+    after = run_cli(status, env, tmp_path / "status.log")
+    assert "runs in progress: none" in after.output
+    assert "no pool has a slot taken" in after.output
+    _orders_land_once(sources, env, tmp_path / "after.log")
+    scratch = Path(env["SOURCEGATE_WAREHOUSE"]).parent / ".marketing_dlt" / "extract_ahead"
+    assert not scratch.exists() or not any(scratch.iterdir())  # the dead process's is gone
 
 
 def test_a_run_waits_visibly_for_a_live_holder_and_gives_up_after_its_timeout(

@@ -18,7 +18,15 @@ from pipelines.governance.secrets import MissingSecretError, missing_secrets
 from pipelines.runtime.dagster_metadata import metadata_value
 from pipelines.runtime.pool_slots import WarehouseBusyError
 from pipelines.runtime.warehouse import Warehouse, configured_warehouse
-from pipelines.settings import DEFAULT_WAIT_TIMEOUT, WAIT_TIMEOUT_ENV, sources_dir, wait_timeout
+from pipelines.settings import (
+    DEFAULT_PARALLEL,
+    DEFAULT_WAIT_TIMEOUT,
+    PARALLEL_ENV,
+    WAIT_TIMEOUT_ENV,
+    parallel_extracts,
+    sources_dir,
+    wait_timeout,
+)
 from pipelines.spec.registry import LoadedSource, load_registry
 
 
@@ -43,6 +51,15 @@ def register(commands: Any) -> None:
         help=f"give up waiting for a warehouse held by another run after this long "
         f"(default ${WAIT_TIMEOUT_ENV} or {DEFAULT_WAIT_TIMEOUT:.0f})",
     )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"extract up to N sources at once while one at a time loads into the warehouse; "
+        f"1 runs each source start to end before the next (default ${PARALLEL_ENV} or "
+        f"{DEFAULT_PARALLEL})",
+    )
     parser.set_defaults(handler=command)
 
 
@@ -55,7 +72,10 @@ def command(args: argparse.Namespace) -> int:
     with terminate_as_interrupt():
         try:
             return run_sources(
-                args.names, args.sources or sources_dir(), wait_timeout=wait_timeout()
+                args.names,
+                args.sources or sources_dir(),
+                wait_timeout=wait_timeout(),
+                parallel=args.parallel or parallel_extracts(),
             )
         except RunInterruptedError as exc:
             print(exc.explain(), file=sys.stderr)
@@ -66,11 +86,16 @@ def command(args: argparse.Namespace) -> int:
 
 
 def run_sources(
-    names: list[str], sources: Path, out: Any = None, wait_timeout: float = 1800.0
+    names: list[str],
+    sources: Path,
+    out: Any = None,
+    wait_timeout: float = 1800.0,
+    parallel: int = 1,
 ) -> int:
     """Run the named (or all enabled) sources; return the process exit code.
 
     ``wait_timeout`` bounds how long each run waits for a warehouse slot held by another run.
+    ``parallel`` sources are extracted at once, ahead of their runs (`runtime.extract_ahead`).
     """
     out = out or sys.stdout
     settings = RunSettings(wait_timeout, lambda text: print(text, file=out, flush=True))
@@ -91,19 +116,24 @@ def run_sources(
         print("nothing to run: no enabled sources found", file=out)
         return 1 if registry.errors else 0
 
+    from pipelines.runtime.extract_ahead import extracting_ahead
     from pipelines.runtime.instance import ensure_dagster_home
 
     ensure_dagster_home()
     outcomes: list[SourceOutcome] = []
     busy = ""
-    for index, source in enumerate(chosen, start=1):
-        prefix = f"[{index}/{len(chosen)}] {source.name}"
-        if busy:
-            outcome = SourceOutcome(source.name, "skipped", f"not run: {busy}")
-        else:
-            outcome = _run_source(source, prefix, warehouse, settings)
-            busy = "the warehouse stayed busy (see above)" if outcome.warehouse_busy else ""
-        outcomes.append(outcome)
+    runnable = [s for s in chosen if not missing_secrets(s.spec.model_dump(by_alias=True))]
+    with extracting_ahead(runnable, warehouse, parallel) as extractor:
+        for index, source in enumerate(chosen, start=1):
+            prefix = f"[{index}/{len(chosen)}] {source.name}"
+            if busy:
+                outcome = SourceOutcome(source.name, "skipped", f"not run: {busy}")
+            else:
+                if extractor is not None:
+                    extractor.before(source.name)
+                outcome = _run_source(source, prefix, warehouse, settings)
+                busy = "the warehouse stayed busy (see above)" if outcome.warehouse_busy else ""
+            outcomes.append(outcome)
     enabled = [s for s in registry.sources if s.spec.enabled]
     mart = _run_marts(enabled, chosen, outcomes, warehouse, settings, out)
     if mart is not None:

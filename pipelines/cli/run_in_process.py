@@ -87,18 +87,30 @@ def run_in_process(
             cli_instance() as instance,
             claimed_slot(instance, WAREHOUSE_POOL, run_id, step_key, wait_timeout, say),
         ):
-            result = job.execute_in_process(
-                run_config=QUIET_LOGS,
-                instance=instance,
-                raise_on_error=False,
-                run_id=run_id,
-                tags=tags,
-            )
+            try:
+                result = job.execute_in_process(
+                    run_config=QUIET_LOGS,
+                    instance=instance,
+                    raise_on_error=False,
+                    run_id=run_id,
+                    tags=tags,
+                )
+            except KeyboardInterrupt:
+                _fail_unstarted_run(instance, run_id)
+                raise
     except KeyboardInterrupt:
         raise RunInterruptedError(name, run_id, waiting=result is None) from None
     if _was_interrupted(result):
         raise RunInterruptedError(name, run_id, waiting=False)
     return result
+
+
+def _fail_unstarted_run(instance: Any, run_id: str) -> None:
+    """Mark the run failed when Ctrl-C or SIGTERM came after Dagster created it but before
+    its own signal handling began (it would stay NOT_STARTED until a repair)."""
+    run = instance.get_run_by_id(run_id)
+    if run is not None and not run.is_finished:
+        instance.report_run_failed(run, "sourcegate: interrupted by Ctrl-C or SIGTERM")
 
 
 def _was_interrupted(result: Any) -> bool:

@@ -76,13 +76,27 @@ def pii_guard(source: Any) -> PiiGuard:
     return source.sourcegate_pii
 
 
-def build_pipeline(spec: SourceSpec, warehouse: Warehouse, prefix: str = PIPELINE_PREFIX) -> Any:
-    """A dlt pipeline unique to this source, writing to ``warehouse`` under schema = name."""
+def pipeline_folder(spec: SourceSpec, warehouse: Warehouse) -> Path:
+    """The local folder (dlt's working dir) of the source's pipeline."""
+    return warehouse.state_dir / "pipelines" / f"{PIPELINE_PREFIX}_{spec.name}"
+
+
+def build_pipeline(
+    spec: SourceSpec,
+    warehouse: Warehouse,
+    prefix: str = PIPELINE_PREFIX,
+    pipelines_dir: Path | None = None,
+) -> Any:
+    """A dlt pipeline unique to this source, writing to ``warehouse`` under schema = name.
+
+    Its local folder is under the warehouse's state folder, or ``pipelines_dir`` (scratch
+    pipelines that extract ahead, `runtime.extract_ahead`).
+    """
     import dlt
 
     return dlt.pipeline(
         pipeline_name=f"{prefix}_{spec.name}",
-        pipelines_dir=str(warehouse.state_dir / "pipelines"),
+        pipelines_dir=str(pipelines_dir or pipeline_folder(spec, warehouse).parent),
         destination=warehouse.destination(),
         dataset_name=spec.name,
         progress="log" if os.environ.get("SOURCEGATE_DLT_PROGRESS") else None,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.governance.pii import PiiGuard, PiiRefusedError, PiiReport
+from pipelines.runtime.extract_ahead import ExtractedAhead, adopt
 from pipelines.spec.models import SourceSpec
 
 CHECKED_PACKAGES = "sourcegate_pii_checked_packages"
@@ -62,18 +63,35 @@ def checked_packages(pipeline: Any) -> list[str]:
         return []
 
 
-def load_source(pipeline: Any, source: Any, spec: SourceSpec, guard: PiiGuard) -> LoadOutcome:
+def restore_for_load(pipeline: Any, ahead: ExtractedAhead | None = None) -> tuple[Any, bool]:
+    """Drop local state and restore it from the warehouse (as dagster-dlt does), so a failed
+    earlier run cannot leave a stale cursor or package behind.
+
+    A package ``ahead`` from that same warehouse state is adopted (`runtime.extract_ahead`).
+    Returns the pipeline to load with (a new object when it adopted) and whether it did.
+    """
+    if not pipeline.config.restore_from_destination:
+        pipeline.abort_packages()
+        return pipeline, False
+    pipeline.drop()
+    pipeline.sync_destination()
+    adopted = adopt(pipeline, ahead)
+    return (pipeline, False) if adopted is None else (adopted, True)
+
+
+def load_source(
+    pipeline: Any,
+    source: Any,
+    spec: SourceSpec,
+    guard: PiiGuard,
+    ahead: ExtractedAhead | None = None,
+) -> LoadOutcome:
     """Extract, check PII, normalize and load ``source``; raise if any load job failed.
 
-    Local state is dropped first and restored from the warehouse (as dagster-dlt does), so a
-    failed earlier run cannot leave a stale cursor or package behind.
+    Call `restore_for_load` first. When it adopted ``ahead``, the package is extracted
+    and checked already: it is normalized and loaded, with the PII report of its extract.
     """
-    if pipeline.config.restore_from_destination:
-        pipeline.drop()
-        pipeline.sync_destination()
-    else:
-        pipeline.abort_packages()
-    report = extract_checked(pipeline, source, spec, guard)
+    report = ahead.pii if ahead else extract_checked(pipeline, source, spec, guard)
     pipeline.normalize()
     load_info = pipeline.load()
     load_info.raise_on_failed_jobs()

@@ -1,0 +1,326 @@
+"""`sourcegate run --parallel N`: sources extract ahead of their runs, and land as without it.
+
+One set of sources (paged REST APIs on loopback, one with `http:` settings, one that answers
+401, and file drops) is run twice with `--parallel 1` into one warehouse and twice with
+`--parallel 4` into another. Every table must hold the same rows, each run's outcome must
+read the same, and the parallel runs must have really overlapped their requests.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from pipelines.settings import environment
+from tests.fake_api import FakeApi, InFlight, events, json_response, serve
+
+pytestmark = pytest.mark.dagster
+TOKEN = "evt-token-for-parallel-tests"
+REPO = Path(__file__).resolve().parent.parent
+
+REST = """\
+name: {name}
+description: Email events from the ESP
+owner: team:crm
+max_concurrent_requests: 1
+{http}rest_api:
+  client:
+    base_url: {base}
+    auth: {{type: bearer, token: {{secret: {secret}}}}}
+    paginator: {{type: page_number, base_page: 1, page_param: page, total_path: total_pages}}
+  resource_defaults:
+    primary_key: id
+    write_disposition: {disposition}
+  resources:
+    - name: events
+      endpoint:
+        path: v1/{route}
+        data_selector: data
+        params: {{per_page: 40}}
+pii:
+  hash: [events.email]
+checks:
+  events:
+    - {{expect: unique, column: id}}
+"""
+
+
+def _api(records: list[dict[str, Any]]) -> tuple[FakeApi, InFlight]:
+    """Two paged routes over the same records (20 ms per page); one shared in-flight count."""
+    import time
+
+    api = FakeApi(token=TOKEN)
+    in_flight = InFlight()
+
+    def pages(route_records: list[dict[str, Any]]):
+        def handler(request):
+            with in_flight:
+                time.sleep(0.02)
+                page, size = int(request.query["page"]), int(request.query["per_page"])
+                chunk = route_records[(page - 1) * size : page * size]
+                total = -(-len(route_records) // size)
+                return json_response(200, {"data": chunk, "total_pages": total})
+
+        return handler
+
+    api.routes["/v1/events"] = pages(records)
+    api.routes["/v1/clicks"] = pages(records[:130])
+    return api, in_flight
+
+
+def _sources(folder: Path, base: str) -> Path:
+    folder.mkdir()
+    specs = {
+        "esp_events": ("events", "merge", "", "ESP_TOKEN"),
+        "esp_clicks": ("clicks", "append", "", "ESP_TOKEN"),
+        "esp_slow": ("events", "merge", "http: {timeout_seconds: 30}\n", "ESP_TOKEN"),
+        "esp_denied": ("events", "merge", "", "ESP_WRONG_TOKEN"),
+    }
+    for name, (route, disposition, http, secret) in specs.items():
+        (folder / f"{name}.yaml").write_text(
+            REST.format(
+                name=name,
+                base=base,
+                route=route,
+                disposition=disposition,
+                http=http,
+                secret=secret,
+            )
+        )
+    for name in ("ad_spend", "webshop_orders"):
+        text = (REPO / "sources" / f"{name}.yaml").read_text()
+        (folder / f"{name}.yaml").write_text(
+            text.replace("bucket_url: data/", f"bucket_url: {REPO}/data/")
+        )
+    return folder
+
+
+def _run(sources: Path, home: Path, parallel: int) -> str:
+    from pipelines.cli.run import run_sources
+
+    out = io.StringIO()
+    with environment(
+        {
+            "SOURCEGATE_WAREHOUSE": str(home / "wh" / "marketing.duckdb"),
+            "DAGSTER_HOME": str(home / "dagster"),
+        }
+    ):
+        run_sources([], sources, out=out, parallel=parallel)
+    return out.getvalue()
+
+
+def _tables(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every table of every source schema, rows sorted, dlt's per-row ids left out."""
+    found = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        names = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema not like '%staging' and table_name not like '_dlt%'"
+        ).fetchall()
+        for schema, table in names:
+            columns = [
+                c
+                for (c,) in con.execute(
+                    "select column_name from information_schema.columns where table_schema = ? "
+                    "and table_name = ? and column_name not in ('_dlt_id', '_dlt_load_id', "
+                    "'_dlt_parent_id', '_dlt_root_id') order by column_name",
+                    [schema, table],
+                ).fetchall()
+            ]
+            rows = con.execute(f'select {", ".join(columns)} from "{schema}"."{table}"').fetchall()
+            found[f"{schema}.{table}"] = sorted(rows, key=repr)
+    return found
+
+
+def _adopted(home: Path) -> int:
+    """How many runs in the instance loaded a package extracted ahead."""
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home / "dagster"))) as instance:
+        return sum(
+            "extracted ahead" in (event.user_message or "")
+            for run in instance.get_runs()
+            for event in instance.all_logs(run.run_id)
+        )
+
+
+def _summary(output: str) -> list[str]:
+    """The run's lines that do not depend on timing."""
+    return sorted(
+        re.sub(r"\d+\.\ds", "<time>", line)
+        for line in output.splitlines()
+        if line.startswith("[") and ": loading" not in line
+    )
+
+
+@pytest.fixture(scope="module")
+def both_ways(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("parallel")
+    records = events(330)
+    api, in_flight = _api(records)
+    results: dict[str, Any] = {}
+    with (
+        serve(api),
+        environment({"ESP_TOKEN": TOKEN, "ESP_WRONG_TOKEN": "wrong", "SOURCEGATE_PII_SALT": "s"}),
+    ):
+        sources = _sources(root / "sources", api.base_url)
+        for parallel in (1, 4):
+            home = root / f"parallel_{parallel}"
+            in_flight.most = 0
+            outputs = [_run(sources, home, parallel), _run(sources, home, parallel)]
+            results[parallel] = {
+                "outputs": outputs,
+                "most": in_flight.most,
+                "tables": _tables(home / "wh" / "marketing.duckdb"),
+                "adopted": _adopted(home),
+                "scratch": home / "wh" / ".marketing_dlt" / "extract_ahead",
+            }
+    return results
+
+
+def test_parallel_runs_land_the_same_rows_as_one_at_a_time(both_ways: dict[str, Any]) -> None:
+    one, four = both_ways[1], both_ways[4]
+    assert one["tables"].keys() == four["tables"].keys()
+    assert {"esp_events.events", "esp_clicks.events", "esp_slow.events"} <= one["tables"].keys()
+    for table, rows in one["tables"].items():
+        assert four["tables"][table] == rows, table
+    # merge keeps one row per id; append doubles on the second run, both ways alike
+    assert len(four["tables"]["esp_events.events"]) == 330
+    assert len(four["tables"]["esp_clicks.events"]) == 260
+    assert four["tables"]["esp_events.events"] == one["tables"]["esp_events.events"]
+
+
+def test_parallel_runs_report_what_sequential_runs_report(both_ways: dict[str, Any]) -> None:
+    for first, second in zip(both_ways[1]["outputs"], both_ways[4]["outputs"], strict=True):
+        assert _summary(first) == _summary(second)
+    denied = [line for line in both_ways[4]["outputs"][0].splitlines() if "esp_denied:" in line]
+    assert any("failed" in line and "401" in line for line in denied), denied
+    assert "wrong" not in "".join(both_ways[4]["outputs"])
+
+
+def test_only_parallel_runs_extract_ahead_and_overlap(both_ways: dict[str, Any]) -> None:
+    assert both_ways[1]["most"] == 1  # one request at a time: max_concurrent_requests: 1
+    assert both_ways[1]["adopted"] == 0
+    assert both_ways[4]["most"] >= 2  # requests of different sources overlapped
+    # two runs x (esp_events, esp_clicks, ad_spend, webshop_orders); esp_slow has `http:`
+    # settings and esp_denied's extract ahead failed: those extracted in their own runs
+    assert both_ways[4]["adopted"] == 8
+
+
+def test_no_scratch_package_is_left_behind(both_ways: dict[str, Any]) -> None:
+    scratch = both_ways[4]["scratch"]
+    assert not scratch.exists() or not any(scratch.rglob("*.*")), list(scratch.rglob("*"))
+
+
+def test_a_package_extracted_from_an_older_state_is_not_adopted(
+    tmp_path: Path, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load between the extract ahead and the run changes the warehouse state: the run extracts
+    itself instead of loading rows the other load already has."""
+    from pipelines.runtime.build import build_pipeline
+    from pipelines.runtime.extract_ahead import ExtractAhead
+    from pipelines.runtime.load import restore_for_load
+    from pipelines.runtime.warehouse import Warehouse
+    from pipelines.spec.registry import load_registry
+
+    drop = tmp_path / "drop"
+    shutil.copytree(REPO / "data" / "samples" / "webshop", drop)
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    text = (REPO / "sources" / "webshop_orders.yaml").read_text()
+    bucket = next(line for line in text.splitlines() if "bucket_url:" in line)
+    (sources / "webshop_orders.yaml").write_text(text.replace(bucket, f"  bucket_url: {drop}"))
+    (source,) = load_registry(sources).sources
+    warehouse = Warehouse(warehouse_path)
+
+    def extract_ahead() -> Any:
+        extractor = ExtractAhead([source], warehouse, workers=2)
+        extractor.before(source.name)
+        extractor._futures[source.name].result()  # raises what the extract met
+        taken = extractor.take(source.name)
+        assert taken is not None
+        return extractor, taken
+
+    extractor, fresh = extract_ahead()
+    pipeline, adopted = restore_for_load(build_pipeline(source.spec, warehouse), fresh)
+    assert adopted  # nothing loaded in between: the ahead package is used
+    pipeline.normalize()
+    pipeline.load().raise_on_failed_jobs()
+    extractor.close()
+    loaded = _tables(warehouse_path)["webshop_orders.orders"]
+    assert loaded
+
+    lines = (drop / "orders_2026-10.jsonl").read_text().splitlines()
+    extractor, stale = extract_ahead()  # extracts nothing new: every file was read
+    # ... then a new file arrives and another run loads it before this package is used
+    late = [dict(json.loads(line), order_id=f"late-{i}") for i, line in enumerate(lines[:3])]
+    (drop / "orders_2026-11.jsonl").write_text("".join(json.dumps(r) + "\n" for r in late))
+    other, _ = restore_for_load(build_pipeline(source.spec, warehouse))
+    from pipelines.runtime.build import build_source
+
+    other.run(build_source(source.spec, warehouse))
+    pipeline, adopted = restore_for_load(build_pipeline(source.spec, warehouse), stale)
+    assert not adopted
+    assert stale.working_dir.exists()  # left for close(), not moved into the pipeline
+    extractor.close()
+    assert not extractor.root.exists()
+    assert os.path.isdir(pipeline.working_dir)
+
+
+def test_extracting_ahead_never_opens_the_warehouse(
+    tmp_path: Path, warehouse_path: Path, materialize_sources
+) -> None:
+    """Another process may hold the DuckDB file (it holds the writer lock): extracting ahead
+    must not need it, so it neither fails nor locks that process out."""
+    import subprocess
+    import sys
+
+    from pipelines.runtime.extract_ahead import ExtractAhead
+    from pipelines.runtime.warehouse import Warehouse
+    from pipelines.spec.registry import load_registry
+
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    text = (REPO / "sources" / "ad_spend.yaml").read_text()
+    (sources / "ad_spend.yaml").write_text(
+        text.replace("bucket_url: data/", f"bucket_url: {REPO}/data/")
+    )
+    assert materialize_sources(sources).success  # the source has state in the warehouse now
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); c.execute('checkpoint');"
+            "print('open', flush=True); time.sleep(60)",
+            str(warehouse_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        (source,) = load_registry(sources).sources
+        extractor = ExtractAhead([source], Warehouse(warehouse_path), workers=2)
+        extractor.before(source.name)
+        future = extractor._futures[source.name]
+        future.result(timeout=120)  # raises if the extract needed the held warehouse
+        ahead = extractor.take(source.name)
+        assert ahead is not None
+        assert (
+            any(ahead.working_dir.rglob("*.parquet"))
+            or any(ahead.working_dir.rglob("*.gz"))
+            or any(p.is_file() for p in (ahead.working_dir / "normalize").rglob("*"))
+        )
+        extractor.close()
+    finally:
+        holder.kill()
+        holder.wait()
