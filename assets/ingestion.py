@@ -32,7 +32,6 @@ from pipelines.runtime.failures import (
     loggable_traceback,
 )
 from pipelines.runtime.interrupts import INTERRUPTED_METADATA_KEY
-from pipelines.runtime.load_recovery import finish_interrupted_load
 from pipelines.runtime.warehouse import Warehouse
 from pipelines.settings import repo_relative
 from pipelines.spec.models import SourceSpec
@@ -122,6 +121,7 @@ def _load_tables(
     from pipelines.runtime.build import build_pipeline, build_source, pii_guard
     from pipelines.runtime.extract_ahead import take_extracted_ahead
     from pipelines.runtime.load import forget_trace, load_source, restore_for_load
+    from pipelines.runtime.load_recovery import finish_interrupted_load
 
     tables = spec.table_names()
     pipeline = None

@@ -57,8 +57,15 @@ def wait_timeout() -> float:
 
 
 def parallel_extracts() -> int:
-    """How many sources `sourcegate run` extracts at once: `$SOURCEGATE_PARALLEL` or 4."""
-    return int(os.environ.get(PARALLEL_ENV) or DEFAULT_PARALLEL)
+    """How many sources `sourcegate run` extracts at once: `$SOURCEGATE_PARALLEL` or 4.
+
+    Raises:
+        ValueError: when the variable is not a whole number of 1 or more (the message says so).
+    """
+    raw = os.environ.get(PARALLEL_ENV) or str(DEFAULT_PARALLEL)
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise ValueError(f"{PARALLEL_ENV} must be a whole number of 1 or more, not {raw!r}")
+    return int(raw)
 
 
 def data_roots() -> list[Path]:

@@ -9,10 +9,8 @@ read the same, and the parallel runs must have really overlapped their requests.
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +48,21 @@ pii:
 checks:
   events:
     - {{expect: unique, column: id}}
+"""
+
+
+KEYLESS_DROP = """\
+name: {name}
+description: Page visits exported as CSV files
+owner: team:web
+files:
+  bucket_url: {drop}
+  file_glob: "*.csv"
+  format: csv
+  table: visits
+checks:
+  visits:
+    - {{expect: row_count_between, min: 1}}
 """
 
 
@@ -95,6 +108,12 @@ def _sources(folder: Path, base: str) -> Path:
                 secret=secret,
             )
         )
+    drop = folder.parent / "visits_drop"
+    drop.mkdir()
+    (drop / "visits_1.csv").write_text(
+        "visit_id,page\n" + "".join(f"{i},p{i % 7}\n" for i in range(50))
+    )
+    (folder / "visits.yaml").write_text(KEYLESS_DROP.format(name="visits", drop=drop))
     for name in ("ad_spend", "webshop_orders"):
         text = (REPO / "sources" / f"{name}.yaml").read_text()
         (folder / f"{name}.yaml").write_text(
@@ -211,9 +230,10 @@ def test_only_parallel_runs_extract_ahead_and_overlap(both_ways: dict[str, Any])
     assert both_ways[1]["most"] == 1  # one request at a time: max_concurrent_requests: 1
     assert both_ways[1]["adopted"] == 0
     assert both_ways[4]["most"] >= 2  # requests of different sources overlapped
-    # two runs x (esp_events, esp_clicks, ad_spend, webshop_orders); esp_slow has `http:`
-    # settings and esp_denied's extract ahead failed: those extracted in their own runs
-    assert both_ways[4]["adopted"] == 8
+    # two runs x (esp_events, esp_clicks, visits). Extracted in their own runs: esp_slow
+    # (`http:` settings), esp_denied (its extract ahead failed), ad_spend and webshop_orders
+    # (a primary key: precedence reads the warehouse while extracting)
+    assert both_ways[4]["adopted"] == 6
 
 
 def test_no_scratch_package_is_left_behind(both_ways: dict[str, Any]) -> None:
@@ -221,52 +241,55 @@ def test_no_scratch_package_is_left_behind(both_ways: dict[str, Any]) -> None:
     assert not scratch.exists() or not any(scratch.rglob("*.*")), list(scratch.rglob("*"))
 
 
-def test_a_package_extracted_from_an_older_state_is_not_adopted(
-    tmp_path: Path, warehouse_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A load between the extract ahead and the run changes the warehouse state: the run extracts
-    itself instead of loading rows the other load already has."""
-    from pipelines.runtime.build import build_pipeline
-    from pipelines.runtime.extract_ahead import ExtractAhead
-    from pipelines.runtime.load import restore_for_load
-    from pipelines.runtime.warehouse import Warehouse
+def _keyless_source(tmp_path: Path) -> tuple[Any, Path]:
+    """A file drop without a primary key (so it extracts ahead) and its folder."""
     from pipelines.spec.registry import load_registry
 
     drop = tmp_path / "drop"
-    shutil.copytree(REPO / "data" / "samples" / "webshop", drop)
+    drop.mkdir()
+    (drop / "visits_1.csv").write_text("visit_id,page\n" + "".join(f"{i},p\n" for i in range(20)))
     sources = tmp_path / "sources"
     sources.mkdir()
-    text = (REPO / "sources" / "webshop_orders.yaml").read_text()
-    bucket = next(line for line in text.splitlines() if "bucket_url:" in line)
-    (sources / "webshop_orders.yaml").write_text(text.replace(bucket, f"  bucket_url: {drop}"))
+    (sources / "visits.yaml").write_text(KEYLESS_DROP.format(name="visits", drop=drop))
     (source,) = load_registry(sources).sources
+    return source, drop
+
+
+def _ahead(source: Any, warehouse: Any) -> tuple[Any, Any]:
+    """Extract ``source`` ahead, as `sourcegate run --parallel` does; wait for it."""
+    from pipelines.runtime.extract_ahead import ExtractAhead
+
+    extractor = ExtractAhead([source], warehouse, workers=2)
+    extractor.before(source.name)
+    extractor._futures[source.name].result(timeout=120)  # raises what the extract met
+    ahead = extractor.take(source.name)
+    assert ahead is not None
+    return extractor, ahead
+
+
+def test_a_package_extracted_from_an_older_state_is_not_adopted(
+    tmp_path: Path, warehouse_path: Path
+) -> None:
+    """A load between the extract ahead and the run changes the warehouse state: the run
+    extracts itself instead of loading rows the other load already has."""
+    from pipelines.runtime.build import build_pipeline, build_source
+    from pipelines.runtime.load import restore_for_load
+    from pipelines.runtime.warehouse import Warehouse
+
+    source, drop = _keyless_source(tmp_path)
     warehouse = Warehouse(warehouse_path)
-
-    def extract_ahead() -> Any:
-        extractor = ExtractAhead([source], warehouse, workers=2)
-        extractor.before(source.name)
-        extractor._futures[source.name].result()  # raises what the extract met
-        taken = extractor.take(source.name)
-        assert taken is not None
-        return extractor, taken
-
-    extractor, fresh = extract_ahead()
+    extractor, fresh = _ahead(source, warehouse)
     pipeline, adopted = restore_for_load(build_pipeline(source.spec, warehouse), fresh)
-    assert adopted  # nothing loaded in between: the ahead package is used
+    assert adopted  # nothing loaded in between: the package extracted ahead is used
     pipeline.normalize()
     pipeline.load().raise_on_failed_jobs()
     extractor.close()
-    loaded = _tables(warehouse_path)["webshop_orders.orders"]
-    assert loaded
+    assert len(_tables(warehouse_path)["visits.visits"]) == 20
 
-    lines = (drop / "orders_2026-10.jsonl").read_text().splitlines()
-    extractor, stale = extract_ahead()  # extracts nothing new: every file was read
+    extractor, stale = _ahead(source, warehouse)  # extracts nothing new: the file was read
     # ... then a new file arrives and another run loads it before this package is used
-    late = [dict(json.loads(line), order_id=f"late-{i}") for i, line in enumerate(lines[:3])]
-    (drop / "orders_2026-11.jsonl").write_text("".join(json.dumps(r) + "\n" for r in late))
+    (drop / "visits_2.csv").write_text("visit_id,page\n" + "".join(f"{i},q\n" for i in range(5)))
     other, _ = restore_for_load(build_pipeline(source.spec, warehouse))
-    from pipelines.runtime.build import build_source
-
     other.run(build_source(source.spec, warehouse))
     pipeline, adopted = restore_for_load(build_pipeline(source.spec, warehouse), stale)
     assert not adopted
@@ -274,27 +297,158 @@ def test_a_package_extracted_from_an_older_state_is_not_adopted(
     extractor.close()
     assert not extractor.root.exists()
     assert os.path.isdir(pipeline.working_dir)
+    assert len(_tables(warehouse_path)["visits.visits"]) == 25
 
 
-def test_extracting_ahead_never_opens_the_warehouse(
-    tmp_path: Path, warehouse_path: Path, materialize_sources
+SNAPSHOT = """\
+name: accounts
+description: Account balances, a full snapshot each load
+owner: team:crm
+rest_api:
+  client:
+    base_url: {base}
+    auth: {{type: bearer, token: {{secret: ACC_TOKEN}}}}
+    paginator: single_page
+  resource_defaults:
+    primary_key: id
+    write_disposition: {disposition}
+  resources:
+    - name: accounts
+      endpoint:
+        path: v1/accounts
+        data_selector: data
+pii:
+  hash: [accounts.email]
+"""
+
+
+@pytest.mark.parametrize("disposition", ["replace", "append"])
+def test_a_package_older_than_the_last_load_is_not_adopted_when_state_stays_the_same(
+    tmp_path: Path,
+    warehouse_path: Path,
+    materialize_sources,
+    query,
+    monkeypatch: pytest.MonkeyPatch,
+    disposition: str,
 ) -> None:
-    """Another process may hold the DuckDB file (it holds the writer lock): extracting ahead
-    must not need it, so it neither fails nor locks that process out."""
-    import subprocess
-    import sys
+    """A snapshot source keeps no cursor: another run's load leaves its state as it was. The
+    warehouse's newer load still tells the run that the package is stale (review of #15)."""
+    import pipelines.runtime.extract_ahead as extract_ahead
+    from pipelines.runtime.warehouse import Warehouse
+    from pipelines.spec.registry import load_registry
 
+    version = {"v": 1}
+    api = FakeApi(token="acc")
+    api.routes["/v1/accounts"] = lambda request: json_response(
+        200, {"data": [{"id": i, "email": f"a{i}@x.com", "balance": version["v"]} for i in (1, 2)]}
+    )
+    monkeypatch.setenv("ACC_TOKEN", "acc")
+    with serve(api):
+        sources = tmp_path / "sources"
+        sources.mkdir()
+        text = SNAPSHOT.format(base=api.base_url, disposition=disposition)
+        (sources / "accounts.yaml").write_text(text)
+        assert materialize_sources(sources).success  # balance 1 loaded
+        version["v"] = 2
+        (source,) = load_registry(sources).sources
+        extractor, ahead = _ahead(source, Warehouse(warehouse_path))  # balance 2, ahead
+        version["v"] = 3
+        assert materialize_sources(sources).success  # another run loads balance 3 meanwhile
+        extractor._futures[source.name] = _done(ahead)  # the run of `--parallel` takes it
+        monkeypatch.setattr(extract_ahead, "_active", extractor)
+        assert materialize_sources(sources).success  # extracts itself: balance 3 again
+        extractor.close()
+    balances = query("select balance, count(*) from accounts.accounts group by 1 order by 1")
+    assert balances == ([(3, 2)] if disposition == "replace" else [(1, 2), (3, 4)])
+
+
+def _done(value: Any) -> Any:
+    from concurrent.futures import Future
+
+    future: Future = Future()
+    future.set_result(value)
+    return future
+
+
+def test_the_pii_salt_of_a_new_warehouse_is_made_once_when_threads_race(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Extracts ahead build their sources at once; on a new warehouse each asks for the salt
+    (review of #15: 174 of 300 races hashed with another or an empty salt)."""
+    import threading
+
+    from pipelines.governance.salt import load_salt
+
+    monkeypatch.delenv("SOURCEGATE_PII_SALT", raising=False)
+    for trial in range(50):
+        state = tmp_path / str(trial) / ".marketing_dlt"
+        barrier, got = threading.Barrier(4), []
+
+        def worker(
+            state: Path = state, barrier: threading.Barrier = barrier, got: list = got
+        ) -> None:
+            barrier.wait()
+            got.append(load_salt(state))
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        kept = (state / "pii_salt").read_text().strip().encode()
+        assert len(kept) == 64 and got == [kept] * 4, trial
+        assert [p.name for p in state.iterdir()] == ["pii_salt"]  # no draft left
+
+
+def test_sources_extract_at_most_n_ahead_of_the_one_loading(tmp_path: Path) -> None:
     from pipelines.runtime.extract_ahead import ExtractAhead
     from pipelines.runtime.warehouse import Warehouse
     from pipelines.spec.registry import load_registry
 
     sources = tmp_path / "sources"
     sources.mkdir()
-    text = (REPO / "sources" / "ad_spend.yaml").read_text()
-    (sources / "ad_spend.yaml").write_text(
-        text.replace("bucket_url: data/", f"bucket_url: {REPO}/data/")
-    )
-    assert materialize_sources(sources).success  # the source has state in the warehouse now
+    for index in range(5):
+        drop = tmp_path / f"drop{index}"
+        drop.mkdir()
+        (drop / "v.csv").write_text("visit_id,page\n1,a\n")
+        (sources / f"visits_{index}.yaml").write_text(
+            KEYLESS_DROP.format(name=f"visits_{index}", drop=drop)
+        )
+    loaded = load_registry(sources).sources
+    assert len(loaded) == 5
+    extractor = ExtractAhead(loaded, Warehouse(tmp_path / "wh" / "marketing.duckdb"), workers=2)
+    try:
+        extractor.before("visits_0")
+        assert sorted(extractor._futures) == ["visits_0", "visits_1"]
+        assert extractor.take("visits_0") is not None
+        extractor.before("visits_1")
+        assert sorted(extractor._futures) == ["visits_1", "visits_2"]
+    finally:
+        extractor.close()
+
+
+def test_extracting_ahead_never_opens_the_warehouse(
+    tmp_path: Path, warehouse_path: Path, materialize_sources
+) -> None:
+    """Another process may hold the DuckDB file (it holds the writer lock): extracting ahead
+    must not need it, so it neither fails nor locks that process out. A new file is read, as
+    in a real run; drops with a primary key (their precedence reads the warehouse) are never
+    extracted ahead."""
+    import subprocess
+    import sys
+
+    from pipelines.runtime.extract_ahead import extracts_ahead
+    from pipelines.runtime.warehouse import Warehouse
+    from pipelines.spec.registry import load_registry
+
+    source, drop = _keyless_source(tmp_path)
+    assert materialize_sources(drop.parent / "sources").success  # state in the warehouse now
+    (drop / "visits_2.csv").write_text("visit_id,page\n" + "".join(f"{i},q\n" for i in range(7)))
+    keyed = (REPO / "sources" / "webshop_orders.yaml").read_text()
+    (drop.parent / "keyed").mkdir()
+    (drop.parent / "keyed" / "webshop_orders.yaml").write_text(keyed)
+    (keyed_source,) = load_registry(drop.parent / "keyed").sources
+    assert extracts_ahead(source.spec) and not extracts_ahead(keyed_source.spec)
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -308,18 +462,8 @@ def test_extracting_ahead_never_opens_the_warehouse(
     )
     try:
         assert holder.stdout.readline().strip() == "open"
-        (source,) = load_registry(sources).sources
-        extractor = ExtractAhead([source], Warehouse(warehouse_path), workers=2)
-        extractor.before(source.name)
-        future = extractor._futures[source.name]
-        future.result(timeout=120)  # raises if the extract needed the held warehouse
-        ahead = extractor.take(source.name)
-        assert ahead is not None
-        assert (
-            any(ahead.working_dir.rglob("*.parquet"))
-            or any(ahead.working_dir.rglob("*.gz"))
-            or any(p.is_file() for p in (ahead.working_dir / "normalize").rglob("*"))
-        )
+        extractor, ahead = _ahead(source, Warehouse(warehouse_path))  # raises if it needed it
+        assert ahead.source.sourcegate_files_read  # visits_2.csv was read
         extractor.close()
     finally:
         holder.kill()

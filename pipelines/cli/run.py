@@ -53,7 +53,7 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--parallel",
-        type=int,
+        type=_at_least_one,
         default=None,
         metavar="N",
         help=f"extract up to N sources at once while one at a time loads into the warehouse; "
@@ -63,19 +63,31 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=command)
 
 
+def _at_least_one(text: str) -> int:
+    """argparse type of `--parallel`: a whole number, 1 or more."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, not {text!r}")
+    return int(text)
+
+
 def command(args: argparse.Namespace) -> int:
     """Run the sources; Ctrl-C and SIGTERM end it with one line and exit code 130."""
     from pipelines.runtime.interrupts import exit_now_if_threads_linger, terminate_as_interrupt
 
     if args.wait_timeout is not None:
         os.environ[WAIT_TIMEOUT_ENV] = str(args.wait_timeout)  # the steps' writer lock reads it
+    try:
+        parallel = args.parallel if args.parallel is not None else parallel_extracts()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     with terminate_as_interrupt():
         try:
             return run_sources(
                 args.names,
                 args.sources or sources_dir(),
                 wait_timeout=wait_timeout(),
-                parallel=args.parallel or parallel_extracts(),
+                parallel=parallel,
             )
         except RunInterruptedError as exc:
             print(exc.explain(), file=sys.stderr)

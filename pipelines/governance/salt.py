@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from pathlib import Path
 
 from pipelines.governance.secrets import MissingSecretError
@@ -46,10 +47,26 @@ def load_salt(state_dir: Path, create: bool = True) -> bytes:
     if not salt_file.exists() and not create:
         return secrets.token_hex(32).encode()
     if not salt_file.exists():
-        state_dir.mkdir(parents=True, exist_ok=True)
-        salt_file.write_text(secrets.token_hex(32))
-        salt_file.chmod(0o600)
+        _create_salt_file(salt_file)
     return salt_file.read_text().strip().encode()
+
+
+def _create_salt_file(salt_file: Path) -> None:
+    """Write a new salt unless another thread or process got there first.
+
+    The salt is written whole to a file of its own, then linked into place: the link fails if
+    the file exists, so everyone reads the one salt kept, and nobody reads it half-written.
+    """
+    salt_file.parent.mkdir(parents=True, exist_ok=True)
+    draft = salt_file.with_name(f".pii_salt.{os.getpid()}.{threading.get_ident()}")
+    draft.write_text(secrets.token_hex(32))
+    draft.chmod(0o600)
+    try:
+        os.link(draft, salt_file)
+    except FileExistsError:
+        pass  # the salt another writer kept is the salt
+    finally:
+        draft.unlink(missing_ok=True)
 
 
 def keeps_file_salt(state_dir: Path) -> bool:

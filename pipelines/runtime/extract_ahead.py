@@ -15,9 +15,19 @@ started) the run extracts itself, exactly as without `--parallel`. A failed extr
 not reported: the run's own extract meets the same error and reports it, with its retries and
 failure reasons.
 
-Sources with `http:` overrides are not extracted ahead: dlt reads those settings from the
-environment, which all threads share. While such a source's run holds its settings, nothing
-else is extracting (`ExtractAhead.before`).
+The adopted package must also be the newest: a source that keeps no state (a snapshot it
+replaces, or appends) restores the same state after another run loaded it, so the warehouse's
+own list of loads (`_dlt_loads`) is read too, and a load newer than the package's means the
+package is stale.
+
+At most N sources are extracted ahead of the one loading, so scratch space stays bounded and
+the data stays fresh. The threads are daemon threads: a command that ends (or is interrupted)
+does not wait for extracts whose runs will never come.
+
+Some sources are not extracted ahead (`extracts_ahead`): those with `http:` overrides (dlt
+reads them from the environment, which all threads share; while such a source's run holds its
+settings, nothing else is extracting), and file drops with a `primary_key` (their extract asks
+the warehouse which keys newer files hold, `kinds.files.precedence`).
 """
 
 from __future__ import annotations
@@ -29,13 +39,13 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipelines.governance.pii import PiiReport
-from pipelines.runtime.run_processes import pid_is_running
+from pipelines.runtime.run_processes import RunProcess, current_process
 from pipelines.runtime.warehouse import Warehouse
 from pipelines.spec.models import SourceSpec
 from pipelines.spec.registry import LoadedSource
@@ -51,16 +61,21 @@ class ExtractedAhead:
     source: Any  # the dlt source it was extracted from (kinds read run facts from it)
     working_dir: Path
     fingerprint: str
+    load_id: str
     pii: PiiReport
 
 
 def extracts_ahead(spec: SourceSpec) -> bool:
-    """Whether ``spec`` may extract in a thread beside others (no process-wide settings)."""
-    return not (spec.kind == "rest_api" and spec.http.as_dlt_runtime())
+    """Whether ``spec`` may extract in a thread beside others, without the warehouse."""
+    if spec.kind == "rest_api":
+        return not spec.http.as_dlt_runtime()  # process-wide settings
+    if spec.kind == "files":
+        return not spec.files.primary_key  # precedence reads the warehouse while extracting
+    return True
 
 
 def state_fingerprint(pipeline: Any) -> str:
-    """A digest of the state and schemas a pipeline restored from the warehouse."""
+    """A digest of the state and schemas a pipeline holds (restored, or copied)."""
     versions = {
         "state": pipeline.state.get("_version_hash"),
         "schemas": {name: schema.version_hash for name, schema in pipeline.schemas.items()},
@@ -69,57 +84,75 @@ def state_fingerprint(pipeline: Any) -> str:
 
 
 class ExtractAhead:
-    """Extracts ``sources`` ahead of their runs, ``workers`` at a time, in run order."""
+    """Extracts ``sources`` ahead of their runs, at most ``workers`` beyond the one loading."""
 
     def __init__(self, sources: list[LoadedSource], warehouse: Warehouse, workers: int) -> None:
         self._sources = [s.spec for s in sources]
         self._warehouse = warehouse
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="sourcegate-extract-ahead")
+        self._workers = workers
         self._futures: dict[str, Future[ExtractedAhead]] = {}
         self._submitted = 0
         self._closed = threading.Event()
-        self.root = warehouse.state_dir / SCRATCH_FOLDER / str(os.getpid())
+        me = current_process()
+        self.root = warehouse.state_dir / SCRATCH_FOLDER / f"{me.pid}-{me.start_ticks or 0}"
 
     def before(self, name: str) -> None:
-        """Called before the run of source ``name``: extract ahead from there.
+        """Called before the run of source ``name``: extract the next ones ahead.
 
-        Sources up to the next one with `http:` settings are submitted; that one waits until
-        everything before it was taken by its run, so nothing extracts beside its settings.
+        Up to ``workers`` sources from ``name`` on are extracting or extracted. A source with
+        `http:` settings is not submitted; when its turn comes, everything before it has been
+        taken by its run, so nothing extracts beside its settings.
         """
         names = [spec.name for spec in self._sources]
-        if name not in names or names.index(name) < self._submitted:
+        if name not in names:
             return
         position = names.index(name)
-        for spec in self._sources[position:]:
+        if position == self._submitted and not extracts_ahead(self._sources[position]):
+            self._settle()
+            self._submitted += 1  # its own run extracts it, alone
+            return
+        while self._submitted < min(position + self._workers, len(self._sources)):
+            spec = self._sources[self._submitted]
             if not extracts_ahead(spec):
-                if self._submitted == position:
-                    self._settle()
-                    self._submitted += 1  # its own run extracts it, alone
                 break
-            self._futures[spec.name] = self._pool.submit(self._extract, spec)
+            self._futures[spec.name] = self._start(spec)
             self._submitted += 1
 
     def take(self, name: str) -> ExtractedAhead | None:
         """The extract ahead of ``name`` (waiting for it), or None: not started, or failed."""
         future = self._futures.pop(name, None)
-        if future is None or future.cancel():
+        if future is None:
             return None
         wait([future])  # Ctrl-C or SIGTERM (Dagster raises it here) stops the wait
         if future.exception() is not None:  # the run's own extract meets and reports it
             return None
         return future.result()
 
-    def _settle(self) -> None:
-        """Wait for every extract still running (one whose run never came, e.g. a run that
-        failed to start) and drop those not started."""
-        for name in list(self._futures):
-            self.take(name)
-
     def close(self) -> None:
         """Stop extracting ahead and delete every scratch package not taken."""
         self._closed.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def _start(self, spec: SourceSpec) -> Future[ExtractedAhead]:
+        future: Future[ExtractedAhead] = Future()
+
+        def extract() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(self._extract(spec))
+            except BaseException as exc:  # the run meets and reports it
+                future.set_exception(exc)
+
+        name = f"sourcegate-extract-ahead-{spec.name}"
+        threading.Thread(target=extract, name=name, daemon=True).start()
+        return future
+
+    def _settle(self) -> None:
+        """Wait for every extract still running (one whose run never came, e.g. a run that
+        failed to start)."""
+        for name in list(self._futures):
+            self.take(name)
 
     def _extract(self, spec: SourceSpec) -> ExtractedAhead:
         from pipelines.runtime.build import (
@@ -128,7 +161,7 @@ class ExtractAhead:
             pii_guard,
             pipeline_folder,
         )
-        from pipelines.runtime.load import extract_checked
+        from pipelines.runtime.load import CHECKED_PACKAGES, extract_checked
 
         if self._closed.is_set():
             raise RuntimeError("closed")
@@ -144,9 +177,12 @@ class ExtractAhead:
         pipeline = build_pipeline(spec, self._warehouse, pipelines_dir=scratch.parent)
         if not pipeline.config.restore_from_destination:
             raise RuntimeError("local state only: the run extracts itself")
+        # local-only state is the run's own: the package brings only its own check mark
+        pipeline.set_local_state_val(CHECKED_PACKAGES, [])
         fingerprint = state_fingerprint(pipeline)
         report = extract_checked(pipeline, source, spec, pii_guard(source))
-        return ExtractedAhead(source, Path(pipeline.working_dir), fingerprint, report)
+        (load_id,) = pipeline.list_extracted_load_packages()
+        return ExtractedAhead(source, Path(pipeline.working_dir), fingerprint, load_id, report)
 
 
 def remove_abandoned_scratch(warehouse: Warehouse) -> None:
@@ -154,8 +190,13 @@ def remove_abandoned_scratch(warehouse: Warehouse) -> None:
     root = warehouse.state_dir / SCRATCH_FOLDER
     if not root.is_dir():
         return
+    me = current_process()
     for folder in root.iterdir():
-        if folder.name.isdigit() and not pid_is_running(int(folder.name)):
+        pid, _, ticks = folder.name.partition("-")
+        if not (pid.isdigit() and ticks.isdigit()):
+            continue
+        owner = RunProcess(me.host, int(pid), int(ticks) or None, me.pid_space)
+        if not owner.is_alive():
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -165,11 +206,14 @@ def extracting_ahead(
 ) -> Iterator[ExtractAhead | None]:
     """Extract ``sources`` ahead of their runs for the block (None when ``workers`` < 2)."""
     global _active
+    from pipelines.governance.salt import load_salt
+
     remove_abandoned_scratch(warehouse)
     if workers < 2 or len(sources) < 2:
         yield None
         return
     import_before_threads(sources)
+    load_salt(warehouse.state_dir)  # a new warehouse's salt is made here, once, not per thread
     _active = ExtractAhead(sources, warehouse, workers)
     try:
         yield _active
@@ -212,14 +256,20 @@ def take_extracted_ahead(name: str) -> ExtractedAhead | None:
 def adopt(pipeline: Any, ahead: ExtractedAhead | None) -> Any:
     """A pipeline over ``pipeline``'s folder holding the package extracted ahead, or None.
 
-    Call it right after ``pipeline`` restored its state from the warehouse. The package is
-    adopted only when that state (and the schemas) are the ones its extract started from;
-    None tells the caller to extract itself.
+    Call it right after ``pipeline`` restored its state from the warehouse, under the writer
+    lock. The package is adopted only when that state (and the schemas) are the ones its
+    extract started from, and the warehouse has no newer load of the source; None tells the
+    caller to extract itself.
     """
     import dlt
 
-    if ahead is None or state_fingerprint(pipeline) != ahead.fingerprint:
+    if ahead is None or not ahead.working_dir.is_dir():
         return None
+    if state_fingerprint(pipeline) != ahead.fingerprint:
+        return None
+    newest = _newest_load_id(pipeline)
+    if newest is not None and float(newest) > float(ahead.load_id):
+        return None  # another run loaded the source after this package was extracted
     target = Path(pipeline.working_dir)
     shutil.rmtree(target)
     os.replace(ahead.working_dir, target)
@@ -230,3 +280,21 @@ def adopt(pipeline: Any, ahead: ExtractedAhead | None) -> Any:
         dataset_name=pipeline.dataset_name,
         progress=pipeline.collector,
     )
+
+
+def _newest_load_id(pipeline: Any) -> str | None:
+    """The newest load id the warehouse holds for the pipeline's schema (None: no loads)."""
+    from dlt.destinations.exceptions import DatabaseUndefinedRelation
+
+    if not pipeline.default_schema_name:
+        return None
+    try:
+        with pipeline.sql_client() as client:
+            loads = client.make_qualified_table_name(pipeline.default_schema.loads_table_name)
+            rows = client.execute_sql(
+                f"select max(load_id) from {loads} where schema_name = %s",
+                pipeline.default_schema_name,
+            )
+    except DatabaseUndefinedRelation:
+        return None
+    return rows[0][0] if rows else None
