@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -196,8 +197,39 @@ def checks_gx(rows: str) -> None:
     _report(time.perf_counter() - start, passed=sum(o.passed for o in outcomes))
 
 
+def own_loads(folder: str) -> None:
+    """The sources' own load times, for the `many sources` bench: each source of ``folder``
+    loaded alone by its dlt ``pipeline.run`` (extract, normalize, load), one after another
+    into one fresh DuckDB file. Imports, building the source and pipeline, and checks are
+    excluded; one unmeasured load of each kind (files, REST) into another file comes first.
+    Prints the mean over the sources (and the mean per kind)."""
+    from pipelines.runtime.build import build_pipeline, build_source
+    from pipelines.runtime.warehouse import Warehouse
+    from pipelines.spec.registry import load_registry
+
+    registry = load_registry(Path(folder))
+    if registry.errors:
+        raise SystemExit(f"broken source files: {registry.errors}")
+    specs = [loaded.spec for loaded in registry.sources]
+    times: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        warm = Warehouse(Path(tmp) / "warmup.duckdb")
+        for spec in {spec.kind: spec for spec in reversed(specs)}.values():
+            build_pipeline(spec, warm).run(build_source(spec, warm, salt=b"b"))
+        warehouse = Warehouse(Path(tmp) / "marketing.duckdb")
+        for spec in specs:
+            source = build_source(spec, warehouse, salt=b"b")
+            pipeline = build_pipeline(spec, warehouse)
+            start = time.perf_counter()
+            pipeline.run(source)
+            times.setdefault(spec.kind, []).append(time.perf_counter() - start)
+    every = [seconds for kind in times.values() for seconds in kind]
+    means = {kind: round(statistics.mean(values), 3) for kind, values in times.items()}
+    _report(statistics.mean(every), sources=len(every), **means)
+
+
 def validate_inprocess(folder: str) -> None:
-    """`load_registry` over a folder, imports excluded."""
+    """`load_registry` over a folder, imports excluded (for profiling; no row uses it)."""
     from dlt.sources import rest_api  # noqa: F401
 
     import pipelines.kinds.rest_api.config  # noqa: F401

@@ -63,8 +63,10 @@ def whole(cmd: list[str], env: dict[str, str] | None = None) -> Sample:
 def side_by_side(
     repeat: int, candidate: Callable[[], Sample], baseline: Callable[[], Sample]
 ) -> tuple[list[Sample], list[Sample]]:
-    """Alternate baseline and candidate ``repeat`` times (after one unmeasured warm-up each)."""
-    baseline(), candidate()
+    """Alternate baseline and candidate ``repeat`` times, after one unmeasured warm-up each
+    when ``repeat`` > 1 (a single sample per side is the quick look: no warm-up)."""
+    if repeat > 1:
+        baseline(), candidate()
     cand, base = [], []
     for _ in range(repeat):
         base.append(baseline())
