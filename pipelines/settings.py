@@ -63,7 +63,7 @@ def parallel_extracts() -> int:
         ValueError: when the variable is not a whole number of 1 or more (the message says so).
     """
     raw = os.environ.get(PARALLEL_ENV) or str(DEFAULT_PARALLEL)
-    if not raw.strip().isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.strip().isdigit()) or int(raw) < 1:
         raise ValueError(f"{PARALLEL_ENV} must be a whole number of 1 or more, not {raw!r}")
     return int(raw)
 

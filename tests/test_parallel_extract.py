@@ -468,3 +468,74 @@ def test_extracting_ahead_never_opens_the_warehouse(
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_missing_salt_fails_each_source_not_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warehouse that keeps no salt file and no `SOURCEGATE_PII_SALT`: each source reports
+    the missing salt, as with `--parallel 1` (review of #15: the command crashed)."""
+    _keyless_source(tmp_path)
+    second = tmp_path / "sources" / "visits_two.yaml"
+    second.write_text(
+        (tmp_path / "sources" / "visits.yaml")
+        .read_text()
+        .replace("name: visits", "name: visits_two")
+    )
+    state = tmp_path / "state"
+    monkeypatch.delenv("SOURCEGATE_PII_SALT", raising=False)
+    monkeypatch.setenv("SOURCEGATE_STATE_DIR", str(state))
+    outputs = []
+    for parallel in (1, 2):
+        from pipelines.cli.run import run_sources
+
+        out = io.StringIO()
+        with environment(
+            {
+                # a DuckDB file directly in the state folder counts as a warehouse of the
+                # other kind, which needs the variable (`salt.keeps_file_salt`)
+                "SOURCEGATE_WAREHOUSE": str(state / "marketing.duckdb"),
+                "DAGSTER_HOME": str(tmp_path / f"dagster_{parallel}"),
+            }
+        ):
+            assert run_sources([], tmp_path / "sources", out=out, parallel=parallel) == 1
+        outputs.append(_summary(out.getvalue()))
+    assert outputs[0] == outputs[1]
+    assert sum("set SOURCEGATE_PII_SALT" in line for line in outputs[1]) == 2
+
+
+def test_the_salt_is_made_where_hard_links_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.governance.salt import load_salt
+
+    def no_links(*args: Any) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.delenv("SOURCEGATE_PII_SALT", raising=False)
+    monkeypatch.setattr(os, "link", no_links)
+    state = tmp_path / ".marketing_dlt"
+    salt = load_salt(state)
+    assert len(salt) == 64 and load_salt(state) == salt
+    assert [p.name for p in state.iterdir()] == ["pii_salt"]
+
+
+def test_only_this_pid_spaces_dead_scratch_is_removed(tmp_path: Path) -> None:
+    from pipelines.runtime.extract_ahead import (
+        SCRATCH_FOLDER,
+        _scratch_name,
+        remove_abandoned_scratch,
+    )
+    from pipelines.runtime.run_processes import current_process
+    from pipelines.runtime.warehouse import Warehouse
+
+    warehouse = Warehouse(tmp_path / "wh" / "marketing.duckdb")
+    root = warehouse.state_dir / SCRATCH_FOLDER
+    space = _scratch_name(current_process()).rsplit("-", 1)[1]
+    mine_alive = root / _scratch_name(current_process())
+    mine_dead = root / f"4194000-123-{space}"  # no such pid
+    other_space = root / "4194000-123-0badc0de"  # another container: cannot be judged here
+    for folder in (mine_alive, mine_dead, other_space):
+        folder.mkdir(parents=True)
+    remove_abandoned_scratch(warehouse)
+    assert sorted(p.name for p in root.iterdir()) == sorted([mine_alive.name, other_space.name])

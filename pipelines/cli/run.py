@@ -65,14 +65,24 @@ def register(commands: Any) -> None:
 
 def _at_least_one(text: str) -> int:
     """argparse type of `--parallel`: a whole number, 1 or more."""
-    if not text.strip().isdigit() or int(text) < 1:
+    if not (text.isascii() and text.strip().isdigit()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, not {text!r}")
     return int(text)
 
 
 def command(args: argparse.Namespace) -> int:
     """Run the sources; Ctrl-C and SIGTERM end it with one line and exit code 130."""
-    from pipelines.runtime.interrupts import exit_now_if_threads_linger, terminate_as_interrupt
+    from pipelines.runtime.extract_ahead import extracts_linger
+    from pipelines.runtime.interrupts import (
+        exit_now,
+        exit_now_if_threads_linger,
+        terminate_as_interrupt,
+    )
+
+    def exit_now_if_extracts_linger(code: int) -> None:
+        # extracts ahead whose runs never came (a busy warehouse): nothing waits for them
+        if extracts_linger():
+            exit_now(code)
 
     if args.wait_timeout is not None:
         os.environ[WAIT_TIMEOUT_ENV] = str(args.wait_timeout)  # the steps' writer lock reads it
@@ -83,12 +93,14 @@ def command(args: argparse.Namespace) -> int:
         return 2
     with terminate_as_interrupt():
         try:
-            return run_sources(
+            code = run_sources(
                 args.names,
                 args.sources or sources_dir(),
                 wait_timeout=wait_timeout(),
                 parallel=parallel,
             )
+            exit_now_if_extracts_linger(code)
+            return code
         except RunInterruptedError as exc:
             print(exc.explain(), file=sys.stderr)
         except KeyboardInterrupt:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import threading
+import time
 from pathlib import Path
 
 from pipelines.governance.secrets import MissingSecretError
@@ -48,7 +50,7 @@ def load_salt(state_dir: Path, create: bool = True) -> bytes:
         return secrets.token_hex(32).encode()
     if not salt_file.exists():
         _create_salt_file(salt_file)
-    return salt_file.read_text().strip().encode()
+    return _read_salt(salt_file)
 
 
 def _create_salt_file(salt_file: Path) -> None:
@@ -58,15 +60,31 @@ def _create_salt_file(salt_file: Path) -> None:
     the file exists, so everyone reads the one salt kept, and nobody reads it half-written.
     """
     salt_file.parent.mkdir(parents=True, exist_ok=True)
+    salt = secrets.token_hex(32)
     draft = salt_file.with_name(f".pii_salt.{os.getpid()}.{threading.get_ident()}")
-    draft.write_text(secrets.token_hex(32))
-    draft.chmod(0o600)
+    with os.fdopen(os.open(draft, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "w") as out:
+        out.write(salt)
     try:
         os.link(draft, salt_file)
     except FileExistsError:
         pass  # the salt another writer kept is the salt
+    except OSError:  # no hard links here (some network and FAT mounts): create exclusively
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(salt_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(salt)
     finally:
         draft.unlink(missing_ok=True)
+
+
+def _read_salt(salt_file: Path) -> bytes:
+    """The kept salt; waits briefly while an exclusive create (no hard links) is writing it."""
+    for _ in range(50):
+        salt = salt_file.read_text().strip()
+        if len(salt) >= 32:
+            return salt.encode()
+        time.sleep(0.02)
+    return salt.encode()
 
 
 def keeps_file_salt(state_dir: Path) -> bool:

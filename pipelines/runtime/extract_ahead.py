@@ -51,6 +51,7 @@ from pipelines.spec.models import SourceSpec
 from pipelines.spec.registry import LoadedSource
 
 SCRATCH_FOLDER = "extract_ahead"
+THREAD_PREFIX = "sourcegate-extract-ahead-"
 _active: ExtractAhead | None = None
 
 
@@ -93,8 +94,7 @@ class ExtractAhead:
         self._futures: dict[str, Future[ExtractedAhead]] = {}
         self._submitted = 0
         self._closed = threading.Event()
-        me = current_process()
-        self.root = warehouse.state_dir / SCRATCH_FOLDER / f"{me.pid}-{me.start_ticks or 0}"
+        self.root = warehouse.state_dir / SCRATCH_FOLDER / _scratch_name(current_process())
 
     def before(self, name: str) -> None:
         """Called before the run of source ``name``: extract the next ones ahead.
@@ -144,7 +144,7 @@ class ExtractAhead:
             except BaseException as exc:  # the run meets and reports it
                 future.set_exception(exc)
 
-        name = f"sourcegate-extract-ahead-{spec.name}"
+        name = f"{THREAD_PREFIX}{spec.name}"
         threading.Thread(target=extract, name=name, daemon=True).start()
         return future
 
@@ -185,17 +185,28 @@ class ExtractAhead:
         return ExtractedAhead(source, Path(pipeline.working_dir), fingerprint, load_id, report)
 
 
+def _scratch_name(process: RunProcess) -> str:
+    """`<pid>-<start ticks>-<pid space digest>`: whose folder it is, checkable from here."""
+    space = hashlib.sha256(process.pid_space.encode()).hexdigest()[:8]
+    return f"{process.pid}-{process.start_ticks or 0}-{space}"
+
+
 def remove_abandoned_scratch(warehouse: Warehouse) -> None:
-    """Delete scratch packages of `sourcegate run` processes that are gone (killed)."""
+    """Delete scratch packages of `sourcegate run` processes that are gone (killed).
+
+    Only folders of this pid space are judged: a process in another container sharing the
+    state folder cannot be checked from here, and its packages are left alone.
+    """
     root = warehouse.state_dir / SCRATCH_FOLDER
     if not root.is_dir():
         return
     me = current_process()
+    space = _scratch_name(me).rsplit("-", 1)[1]
     for folder in root.iterdir():
-        pid, _, ticks = folder.name.partition("-")
-        if not (pid.isdigit() and ticks.isdigit()):
+        parts = folder.name.split("-")
+        if len(parts) != 3 or parts[2] != space or not (parts[0] + parts[1]).isdigit():
             continue
-        owner = RunProcess(me.host, int(pid), int(ticks) or None, me.pid_space)
+        owner = RunProcess(me.host, int(parts[0]), int(parts[1]) or None, me.pid_space)
         if not owner.is_alive():
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -206,20 +217,27 @@ def extracting_ahead(
 ) -> Iterator[ExtractAhead | None]:
     """Extract ``sources`` ahead of their runs for the block (None when ``workers`` < 2)."""
     global _active
-    from pipelines.governance.salt import load_salt
+    from pipelines.governance.salt import SALT_ENV, keeps_file_salt, load_salt
 
     remove_abandoned_scratch(warehouse)
     if workers < 2 or len(sources) < 2:
         yield None
         return
     import_before_threads(sources)
-    load_salt(warehouse.state_dir)  # a new warehouse's salt is made here, once, not per thread
+    if not os.environ.get(SALT_ENV) and keeps_file_salt(warehouse.state_dir):
+        load_salt(warehouse.state_dir)  # a new warehouse's salt file is made once, here
     _active = ExtractAhead(sources, warehouse, workers)
     try:
         yield _active
     finally:
         _active.close()
         _active = None
+
+
+def extracts_linger() -> bool:
+    """Whether an extract ahead whose run never came still runs: the command should exit
+    without waiting for it (or for the page fetches it started, which are not daemons)."""
+    return any(t.name.startswith(THREAD_PREFIX) for t in threading.enumerate())
 
 
 def import_before_threads(sources: list[LoadedSource]) -> None:
@@ -271,8 +289,15 @@ def adopt(pipeline: Any, ahead: ExtractedAhead | None) -> Any:
     if newest is not None and float(newest) > float(ahead.load_id):
         return None  # another run loaded the source after this package was extracted
     target = Path(pipeline.working_dir)
-    shutil.rmtree(target)
-    os.replace(ahead.working_dir, target)
+    aside = target.with_name(f"{target.name}.replaced")
+    shutil.rmtree(aside, ignore_errors=True)
+    os.replace(target, aside)
+    try:
+        os.replace(ahead.working_dir, target)
+    except OSError:  # the package went (its folder deleted): put the run's own folder back
+        os.replace(aside, target)
+        return None
+    shutil.rmtree(aside, ignore_errors=True)
     return dlt.pipeline(
         pipeline_name=pipeline.pipeline_name,
         pipelines_dir=pipeline.pipelines_dir,

@@ -43,6 +43,11 @@ def exit_now_if_threads_linger(code: int) -> None:
         t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon
     ]
     if lingering:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        exit_now(code)
+
+
+def exit_now(code: int) -> None:
+    """Flush the terminal's output and end the process with ``code``, waiting for no thread."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
