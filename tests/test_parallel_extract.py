@@ -539,3 +539,31 @@ def test_only_this_pid_spaces_dead_scratch_is_removed(tmp_path: Path) -> None:
         folder.mkdir(parents=True)
     remove_abandoned_scratch(warehouse)
     assert sorted(p.name for p in root.iterdir()) == sorted([mine_alive.name, other_space.name])
+
+
+def test_a_source_that_extracts_in_its_run_does_not_hold_back_the_next(tmp_path: Path) -> None:
+    """A drop with a primary key extracts in its own run; the REST source after it still
+    extracts ahead while it loads. Only `http:` settings close the window."""
+    from pipelines.runtime.extract_ahead import ExtractAhead
+    from pipelines.runtime.warehouse import Warehouse
+    from pipelines.spec.registry import load_registry
+
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    for index, extra in enumerate(["  primary_key: visit_id\n", "", ""]):
+        drop = tmp_path / f"drop{index}"
+        drop.mkdir()
+        (drop / "v.csv").write_text("visit_id,page\n1,a\n")
+        text = KEYLESS_DROP.format(name=f"visits_{index}", drop=drop)
+        (sources / f"visits_{index}.yaml").write_text(text.replace("  table:", extra + "  table:"))
+    loaded = load_registry(sources).sources
+    assert [s.spec.files.primary_key for s in loaded] == ["visit_id", None, None]
+    extractor = ExtractAhead(loaded, Warehouse(tmp_path / "wh" / "marketing.duckdb"), workers=2)
+    try:
+        extractor.before("visits_0")
+        assert sorted(extractor._futures) == ["visits_1"]
+        assert extractor.take("visits_0") is None  # it extracts in its own run
+        extractor.before("visits_1")
+        assert sorted(extractor._futures) == ["visits_1", "visits_2"]
+    finally:
+        extractor.close()

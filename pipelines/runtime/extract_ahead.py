@@ -68,11 +68,15 @@ class ExtractedAhead:
 
 def extracts_ahead(spec: SourceSpec) -> bool:
     """Whether ``spec`` may extract in a thread beside others, without the warehouse."""
-    if spec.kind == "rest_api":
-        return not spec.http.as_dlt_runtime()  # process-wide settings
     if spec.kind == "files":
         return not spec.files.primary_key  # precedence reads the warehouse while extracting
-    return True
+    return not sets_environment(spec)
+
+
+def sets_environment(spec: SourceSpec) -> bool:
+    """Whether ``spec``'s run sets process-wide settings (a REST source's `http:`), which
+    nothing else may extract beside."""
+    return spec.kind == "rest_api" and bool(spec.http.as_dlt_runtime())
 
 
 def state_fingerprint(pipeline: Any) -> str:
@@ -99,23 +103,25 @@ class ExtractAhead:
     def before(self, name: str) -> None:
         """Called before the run of source ``name``: extract the next ones ahead.
 
-        Up to ``workers`` sources from ``name`` on are extracting or extracted. A source with
-        `http:` settings is not submitted; when its turn comes, everything before it has been
+        The window holds the next ``workers`` sources from ``name`` on; those that may run
+        ahead are extracting or extracted, the others extract in their own run. A source with
+        `http:` settings closes the window: when its turn comes, everything before it has been
         taken by its run, so nothing extracts beside its settings.
         """
         names = [spec.name for spec in self._sources]
         if name not in names:
             return
         position = names.index(name)
-        if position == self._submitted and not extracts_ahead(self._sources[position]):
+        if position == self._submitted and sets_environment(self._sources[position]):
             self._settle()
             self._submitted += 1  # its own run extracts it, alone
             return
         while self._submitted < min(position + self._workers, len(self._sources)):
             spec = self._sources[self._submitted]
-            if not extracts_ahead(spec):
+            if sets_environment(spec):
                 break
-            self._futures[spec.name] = self._start(spec)
+            if extracts_ahead(spec):
+                self._futures[spec.name] = self._start(spec)
             self._submitted += 1
 
     def take(self, name: str) -> ExtractedAhead | None:
