@@ -63,8 +63,20 @@ def parallel_extracts() -> int:
         ValueError: when the variable is not a whole number of 1 or more (the message says so).
     """
     raw = os.environ.get(PARALLEL_ENV) or str(DEFAULT_PARALLEL)
+    try:
+        return whole_number_from_one(raw)
+    except ValueError as exc:
+        raise ValueError(f"{PARALLEL_ENV} {exc}") from None
+
+
+def whole_number_from_one(raw: str) -> int:
+    """``raw`` as a whole number of 1 or more (ASCII digits only).
+
+    Raises:
+        ValueError: "must be a whole number of 1 or more, not '<raw>'".
+    """
     if not (raw.isascii() and raw.strip().isdigit()) or int(raw) < 1:
-        raise ValueError(f"{PARALLEL_ENV} must be a whole number of 1 or more, not {raw!r}")
+        raise ValueError(f"must be a whole number of 1 or more, not {raw!r}")
     return int(raw)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -110,6 +111,17 @@ def test_status_shows_a_stuck_run_and_repair_releases_it(
     _orders_land_once(sources, env, tmp_path / "finished.log")
 
 
+def _interrupt_promptly(process: subprocess.Popen, signum: int) -> None:
+    """Send SIGTERM, or Ctrl-C as a terminal does; the command must end with 130 within 10 s."""
+    sent = time.monotonic()
+    if signum == signal.SIGINT:
+        os.killpg(process.pid, signum)  # Ctrl-C reaches the terminal's whole process group
+    else:
+        process.send_signal(signum)
+    assert process.wait(timeout=30) == 130
+    assert time.monotonic() - sent < 10
+
+
 @pytest.mark.parametrize(
     ("signum", "stage"),
     [(signal.SIGTERM, "extract"), (signal.SIGINT, "extract"), (signal.SIGTERM, "load")],
@@ -123,13 +135,7 @@ def test_sigterm_and_ctrl_c_stop_a_run_promptly_and_free_the_warehouse(
     run = ["run", "--sources", str(sources), "--parallel", "1"]
     log = tmp_path / "interrupted.log"
     process = start_paused([*run, "order_drop", "event_drop"], env, log, stage)
-    sent = time.monotonic()
-    if signum == signal.SIGINT:
-        os.killpg(process.pid, signum)  # Ctrl-C reaches the terminal's whole process group
-    else:
-        process.send_signal(signum)
-    assert process.wait(timeout=30) == 130
-    assert time.monotonic() - sent < 10
+    _interrupt_promptly(process, signum)
     output = log.read_text()
     assert "interrupted: the load of order_drop (run " in output
     assert "stopped and was marked failed, and its warehouse slot is free" in output
@@ -157,13 +163,7 @@ def test_an_interrupt_while_sources_extract_ahead_stops_promptly_and_loses_nothi
     deadline = time.monotonic() + 90
     while " STARTED " not in run_cli(status, env, tmp_path / "live.log").output:
         assert time.monotonic() < deadline, log.read_text()
-    sent = time.monotonic()
-    if signum == signal.SIGINT:
-        os.killpg(process.pid, signum)
-    else:
-        process.send_signal(signum)
-    assert process.wait(timeout=30) == 130
-    assert time.monotonic() - sent < 10
+    _interrupt_promptly(process, signum)
     output = log.read_text()
     # the first batch written may be either source's: the one whose run waits for it stops
     assert "interrupted: the load of " in output

@@ -26,6 +26,7 @@ from pipelines.settings import (
     parallel_extracts,
     sources_dir,
     wait_timeout,
+    whole_number_from_one,
 )
 from pipelines.spec.registry import LoadedSource, load_registry
 
@@ -65,9 +66,10 @@ def register(commands: Any) -> None:
 
 def _at_least_one(text: str) -> int:
     """argparse type of `--parallel`: a whole number, 1 or more."""
-    if not (text.isascii() and text.strip().isdigit()) or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, not {text!r}")
-    return int(text)
+    try:
+        return whole_number_from_one(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def command(args: argparse.Namespace) -> int:
@@ -78,11 +80,6 @@ def command(args: argparse.Namespace) -> int:
         exit_now_if_threads_linger,
         terminate_as_interrupt,
     )
-
-    def exit_now_if_extracts_linger(code: int) -> None:
-        # extracts ahead whose runs never came (a busy warehouse): nothing waits for them
-        if extracts_linger():
-            exit_now(code)
 
     if args.wait_timeout is not None:
         os.environ[WAIT_TIMEOUT_ENV] = str(args.wait_timeout)  # the steps' writer lock reads it
@@ -99,7 +96,8 @@ def command(args: argparse.Namespace) -> int:
                 wait_timeout=wait_timeout(),
                 parallel=parallel,
             )
-            exit_now_if_extracts_linger(code)
+            if extracts_linger():  # extracts whose runs never came (a busy warehouse)
+                exit_now(code)
             return code
         except RunInterruptedError as exc:
             print(exc.explain(), file=sys.stderr)

@@ -62,19 +62,22 @@ def _create_salt_file(salt_file: Path) -> None:
     salt_file.parent.mkdir(parents=True, exist_ok=True)
     salt = secrets.token_hex(32)
     draft = salt_file.with_name(f".pii_salt.{os.getpid()}.{threading.get_ident()}")
-    with os.fdopen(os.open(draft, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "w") as out:
-        out.write(salt)
+    _write_new(draft, salt)
     try:
         os.link(draft, salt_file)
     except FileExistsError:
         pass  # the salt another writer kept is the salt
     except OSError:  # no hard links here (some network and FAT mounts): create exclusively
         with contextlib.suppress(FileExistsError):
-            fd = os.open(salt_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(salt)
+            _write_new(salt_file, salt)
     finally:
         draft.unlink(missing_ok=True)
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Create ``path`` (owner-only) and write ``text``; FileExistsError if it exists."""
+    with os.fdopen(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "w") as out:
+        out.write(text)
 
 
 def _read_salt(salt_file: Path) -> bytes:
